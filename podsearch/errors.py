@@ -1,0 +1,40 @@
+"""Library exceptions. Each message says what is wrong and what to do about it."""
+
+from __future__ import annotations
+
+
+class PodsearchError(Exception):
+    """Base of every error podsearch raises on purpose; the CLI prints it as one line."""
+
+
+class ReaderError(PodsearchError):
+    """A transcript file could not be read: names the file and the problem."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class UnknownFormatError(ReaderError):
+    """No reader recognises the file's content."""
+
+
+class IndexNotFoundError(PodsearchError):
+    """The index directory does not exist or holds no index."""
+
+
+class IndexFormatError(PodsearchError):
+    """The index exists but was written by an incompatible version or is damaged."""
+
+
+class ModelMismatchError(PodsearchError):
+    """The query model differs from the model the index was built with."""
+
+
+class ModelLoadError(PodsearchError):
+    """The embedding model could not be loaded."""
+
+
+class PassageNotFoundError(PodsearchError):
+    """A passage id given by the user is not in the index."""

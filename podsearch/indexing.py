@@ -1,0 +1,290 @@
+"""Build and update an index: read sources, chunk, embed what is new, write a generation."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .chunking import ChunkConfig, chunk_episode
+from .embedding import Embedder, canonical_model_name, encode_all, load_embedder
+from .errors import ModelMismatchError, ReaderError
+from .models import Episode, Passage
+from .readers import iter_files, read_file
+from .store import Index, IndexContents, index_exists, write_index
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class FileFailure:
+    path: str
+    reason: str
+
+
+@dataclass
+class IndexReport:
+    index_dir: str
+    episodes_added: int = 0
+    episodes_updated: int = 0
+    episodes_unchanged: int = 0
+    episodes_total: int = 0
+    passages_added: int = 0
+    passages_unchanged: int = 0
+    passages_total: int = 0
+    passages_embedded: int = 0
+    files_read: int = 0
+    failed: list[FileFailure] = field(default_factory=list)
+    formats: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    model: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def sample_paths() -> list[Path]:
+    """The bundled sample library: the two source transcripts of one real episode."""
+    folder = resources.files("podsearch") / "data" / "sample"
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".txt"))
+
+
+def embed_text(passage: Passage) -> str:
+    """What the model sees for a passage; the quote shown is always ``passage.text``."""
+    return passage.text
+
+
+def episode_row(ep: Episode, hashes: list[str]) -> dict[str, Any]:
+    return {
+        "episode_id": ep.id,
+        "title": ep.title,
+        "podcast": ep.podcast,
+        "published": ep.published,
+        "url": ep.url,
+        "audio_url": ep.audio_url,
+        "description": ep.description,
+        "people": [{"name": p.name, "role": p.role} for p in ep.people],
+        "sources": list(ep.sources),
+        "source_hashes": hashes,
+        "formats": list(ep.formats),
+        "truncated": ep.truncated,
+        "episode_number": ep.episode_number,
+        "guid": ep.guid,
+        "language": ep.language,
+        "duration": ep.duration,
+    }
+
+
+def passage_row(p: Passage) -> dict[str, Any]:
+    return {
+        "passage_id": p.id,
+        "episode_id": p.episode_id,
+        "speaker": p.speaker,
+        "speaker_source": p.speaker_source,
+        "start": p.start,
+        "end": p.end,
+        "time_precision": p.time_precision,
+        "turn_index": p.turn_index,
+        "word_offset": p.word_offset,
+        "text": p.text,
+        "embed_text": embed_text(p),
+    }
+
+
+def turn_rows(ep: Episode) -> list[dict[str, Any]]:
+    return [
+        {
+            "episode_id": ep.id,
+            "turn_index": i,
+            "speaker": t.speaker,
+            "speaker_source": t.speaker_source,
+            "start": t.start,
+            "end": t.end,
+            "time_precision": t.time_precision,
+            "text": t.text,
+        }
+        for i, t in enumerate(ep.turns)
+    ]
+
+
+def check_model(index: Index, model: str | None) -> str:
+    """The index's pinned model; refuse a different one with a message that says what to do."""
+    if model and canonical_model_name(model) != index.model:
+        raise ModelMismatchError(
+            f"index {index.path} was built with model {index.model!r}, not {model!r}: "
+            f"drop --model to use it, or re-embed with "
+            f"'podsearch rebuild --index {index.path} --model {model}'"
+        )
+    return index.model
+
+
+def index_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    index_dir: Path,
+    *,
+    model: str | None = None,
+    embedder: Embedder | None = None,
+    strict: bool = False,
+    chunk_config: ChunkConfig | None = None,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Add or update the transcripts under ``paths`` in the index at ``index_dir``.
+
+    Sources whose content is unchanged are not read again and nothing of theirs is
+    re-embedded; a changed source replaces its episode. Unreadable files are reported in the
+    result and skipped, unless ``strict``, which raises the first ReaderError.
+    """
+    t0 = time.perf_counter()
+    cfg = chunk_config or ChunkConfig()
+    old = Index(index_dir) if index_exists(index_dir) else None
+    model_name = check_model(old, model) if old else canonical_model_name(model)
+    report = IndexReport(index_dir=str(index_dir), model=model_name)
+
+    old_eps = old.episode_rows() if old else {}
+    known: dict[tuple[str, str], str] = {}  # (source path, hash) -> episode id
+    by_source: dict[str, str] = {}
+    for eid, row in old_eps.items():
+        for src, h in zip(row["sources"], row["source_hashes"] or [], strict=False):
+            known[(src, h)] = eid
+            by_source[src] = eid
+
+    files = list(iter_files(paths))
+    fresh: list[tuple[Episode, list[str]]] = []
+    unchanged: set[str] = set()
+    replaced: set[str] = set()
+    for n, path in enumerate(files, 1):
+        if progress:
+            progress("reading", n, len(files))
+        src = str(path.resolve())
+        try:
+            h = file_hash(path)
+        except OSError as e:
+            _fail(report, path, f"cannot read file: {e.strerror or e}", strict)
+            continue
+        if (src, h) in known:
+            unchanged.add(known[(src, h)])
+            continue
+        try:
+            result = read_file(path)
+        except ReaderError as e:
+            _fail(report, path, e.problem, strict)
+            continue
+        report.files_read += 1
+        report.formats[result.format] = report.formats.get(result.format, 0) + 1
+        ep = result.episode
+        ep.sources = [src]
+        if src in by_source:
+            replaced.add(by_source[src])
+        fresh.append((ep, [h]))
+
+    fresh_ids = {ep.id for ep, _ in fresh}
+    keep_ids = [eid for eid in old_eps if eid not in replaced and eid not in fresh_ids]
+    report.episodes_unchanged = len(unchanged - replaced - fresh_ids)
+    report.episodes_updated = len(fresh_ids & (replaced | set(old_eps)))
+    report.episodes_added = len(fresh_ids) - report.episodes_updated
+
+    # Passages and vectors of untouched episodes are carried over as they are.
+    passages_rows: list[dict[str, Any]] = []
+    turns_rows: list[dict[str, Any]] = []
+    vector_parts: list[np.ndarray] = []
+    cache: dict[str, np.ndarray] = {}
+    if old:
+        keep = set(keep_ids)
+        ptable = old.passages.to_pylist()
+        vectors = old.vectors()
+        keep_rows = [i for i, r in enumerate(ptable) if r["episode_id"] in keep]
+        passages_rows.extend(ptable[i] for i in keep_rows)
+        vector_parts.append(vectors[keep_rows])
+        turns_rows.extend(r for r in old.turns.to_pylist() if r["episode_id"] in keep)
+        # Text already embedded by this model is never embedded again.
+        for i, r in enumerate(ptable):
+            cache.setdefault(text_hash(r["embed_text"]), vectors[i])
+        report.passages_unchanged = len(keep_rows)
+
+    new_rows: list[dict[str, Any]] = []
+    for ep, _ in fresh:
+        new_rows.extend(passage_row(p) for p in chunk_episode(ep, cfg))
+        turns_rows.extend(turn_rows(ep))
+    todo = [r["embed_text"] for r in new_rows if text_hash(r["embed_text"]) not in cache]
+    todo = list(dict.fromkeys(todo))
+    if todo:
+        embedder = embedder or load_embedder(model_name)
+        vecs = encode_all(
+            embedder,
+            todo,
+            on_progress=(lambda d, t: progress("embedding", d, t)) if progress else None,
+        )
+        for text, vec in zip(todo, vecs, strict=True):
+            cache[text_hash(text)] = vec
+    report.passages_embedded = len(todo)
+    report.passages_added = len(new_rows)
+    dim = _dimension(old, cache, embedder, model_name)
+    if new_rows:
+        vector_parts.append(np.stack([cache[text_hash(r["embed_text"])] for r in new_rows]))
+    passages_rows.extend(new_rows)
+    all_vectors = (
+        np.concatenate(vector_parts).astype(np.float32)
+        if vector_parts
+        else np.zeros((0, dim), dtype=np.float32)
+    )
+
+    episodes_rows = [old_eps[eid] for eid in keep_ids]
+    episodes_rows.extend(episode_row(ep, hashes) for ep, hashes in fresh)
+    report.episodes_total = len(episodes_rows)
+    report.passages_total = len(passages_rows)
+    changed = bool(fresh) or old is None
+    if changed:
+        manifest = {
+            "model": {"name": model_name, "dimension": dim, "normalized": True},
+            "counts": {
+                "episodes": len(episodes_rows),
+                "passages": len(passages_rows),
+                "turns": len(turns_rows),
+                "sources": sum(len(r["sources"]) for r in episodes_rows),
+            },
+            "chunking": cfg.as_dict(),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "tool_version": __version__,
+        }
+        write_index(
+            index_dir,
+            IndexContents(manifest, passages_rows, episodes_rows, turns_rows, all_vectors),
+        )
+    report.seconds = round(time.perf_counter() - t0, 3)
+    return report
+
+
+def _dimension(
+    old: Index | None, cache: dict[str, np.ndarray], embedder: Embedder | None, model: str
+) -> int:
+    if old:
+        return old.dimension
+    if cache:
+        return len(next(iter(cache.values())))
+    return (embedder or load_embedder(model)).dim
+
+
+def _fail(report: IndexReport, path: Path, reason: str, strict: bool) -> None:
+    if strict:
+        raise ReaderError(path, reason)
+    report.failed.append(FileFailure(str(path), reason))

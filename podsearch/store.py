@@ -1,0 +1,310 @@
+"""The on-disk index: a directory with manifest.json, a FAISS file and Parquet tables.
+
+Layout (for ``indexes/default``)::
+
+    indexes/default -> .default.podsearch/generations/<gen>     (a symlink)
+    indexes/.default.podsearch/generations/<gen>/manifest.json
+                                                 passages.faiss
+                                                 passages.parquet  (row i = FAISS id i)
+                                                 episodes.parquet
+                                                 turns.parquet
+                                                 lexical/          (tantivy BM25 index)
+    indexes/.default.podsearch/                  (lock, user speaker names, caches)
+
+A write builds a whole new generation in a temporary folder, renames it into place, then
+swaps the symlink with one atomic rename. A reader resolves the symlink once, so it always
+sees one complete generation, and a crash at any point leaves the previous one in place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import IndexFormatError, IndexNotFoundError
+from .lexical import LEXICAL_DIR, LexicalIndex, build_lexical
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+FAISS_FILE = "passages.faiss"
+VECTORS_FILE = "vectors.npy"
+PASSAGES = "passages.parquet"
+EPISODES = "episodes.parquet"
+TURNS = "turns.parquet"
+KEEP_GENERATIONS = 2  # the current one and the one before, for readers still holding it
+
+
+def default_index_dir() -> Path:
+    """``$PODSEARCH_INDEX`` or ``indexes/default`` under the current directory."""
+    return Path(os.environ.get("PODSEARCH_INDEX") or Path("indexes") / "default")
+
+
+def home_dir(index_dir: Path) -> Path:
+    """The hidden folder beside an index that holds its generations, lock and user files."""
+    index_dir = Path(os.path.abspath(index_dir))
+    return index_dir.parent / f".{index_dir.name}.podsearch"
+
+
+def index_exists(index_dir: Path) -> bool:
+    return (Path(index_dir) / MANIFEST).is_file()
+
+
+@dataclass
+class IndexContents:
+    """Everything a generation holds, ready to be written."""
+
+    manifest: dict[str, Any]
+    passages: list[dict[str, Any]]
+    episodes: list[dict[str, Any]]
+    turns: list[dict[str, Any]]
+    vectors: np.ndarray
+    extra_files: dict[str, bytes] = field(default_factory=dict)
+
+
+def _table(rows: list[dict[str, Any]], schema: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _schemas() -> dict[str, Any]:
+    import pyarrow as pa
+
+    people = pa.list_(pa.struct([("name", pa.string()), ("role", pa.string())]))
+    return {
+        PASSAGES: pa.schema(
+            [
+                ("passage_id", pa.string()),
+                ("episode_id", pa.string()),
+                ("speaker", pa.string()),
+                ("speaker_source", pa.string()),
+                ("start", pa.float64()),
+                ("end", pa.float64()),
+                ("time_precision", pa.string()),
+                ("turn_index", pa.int32()),
+                ("word_offset", pa.int32()),
+                ("text", pa.string()),
+                ("embed_text", pa.string()),
+            ]
+        ),
+        EPISODES: pa.schema(
+            [
+                ("episode_id", pa.string()),
+                ("title", pa.string()),
+                ("podcast", pa.string()),
+                ("published", pa.string()),
+                ("url", pa.string()),
+                ("audio_url", pa.string()),
+                ("description", pa.string()),
+                ("people", people),
+                ("sources", pa.list_(pa.string())),
+                ("source_hashes", pa.list_(pa.string())),
+                ("formats", pa.list_(pa.string())),
+                ("truncated", pa.bool_()),
+                ("episode_number", pa.int32()),
+                ("guid", pa.string()),
+                ("language", pa.string()),
+                ("duration", pa.float64()),
+            ]
+        ),
+        TURNS: pa.schema(
+            [
+                ("episode_id", pa.string()),
+                ("turn_index", pa.int32()),
+                ("speaker", pa.string()),
+                ("speaker_source", pa.string()),
+                ("start", pa.float64()),
+                ("end", pa.float64()),
+                ("time_precision", pa.string()),
+                ("text", pa.string()),
+            ]
+        ),
+    }
+
+
+def build_faiss(vectors: np.ndarray, kind: str = "flat") -> Any:
+    """A FAISS inner-product index over normalised vectors; FAISS id = row number."""
+    import faiss
+
+    dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 1
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+    else:
+        raise ValueError(f"unknown FAISS index type {kind!r} (use flat or hnsw)")
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_index(index_dir: Path, contents: IndexContents, faiss_kind: str = "flat") -> Path:
+    """Write a new generation and make ``index_dir`` point at it atomically. Returns its path."""
+    import faiss
+    import pyarrow.parquet as pq
+
+    index_dir = Path(os.path.abspath(index_dir))
+    gens = home_dir(index_dir) / "generations"
+    gens.mkdir(parents=True, exist_ok=True)
+    gen = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+    tmp = gens / f".tmp-{gen}"
+    tmp.mkdir()
+    try:
+        schemas = _schemas()
+        pq.write_table(_table(contents.passages, schemas[PASSAGES]), tmp / PASSAGES)
+        pq.write_table(_table(contents.episodes, schemas[EPISODES]), tmp / EPISODES)
+        pq.write_table(_table(contents.turns, schemas[TURNS]), tmp / TURNS)
+        faiss.write_index(build_faiss(contents.vectors, faiss_kind), str(tmp / FAISS_FILE))
+        build_lexical(tmp / LEXICAL_DIR, contents.passages)
+        if faiss_kind != "flat":
+            np.save(tmp / VECTORS_FILE, contents.vectors.astype(np.float32))
+        for name, data in contents.extra_files.items():
+            (tmp / name).write_bytes(data)
+        manifest = dict(contents.manifest)
+        manifest["format_version"] = FORMAT_VERSION
+        manifest["faiss"] = {"type": faiss_kind, "file": FAISS_FILE, "metric": "inner_product"}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        for f in tmp.rglob("*"):
+            if f.is_file():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
+        _fsync_dir(tmp)
+        final = gens / gen
+        os.rename(tmp, final)
+        _fsync_dir(gens)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _point_at(index_dir, final)
+    _collect_garbage(gens, keep=final)
+    return final
+
+
+def _point_at(index_dir: Path, generation: Path) -> None:
+    """Atomically make the index symlink point at a generation."""
+    link_tmp = index_dir.parent / f".{index_dir.name}.link-{os.getpid()}"
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    os.symlink(os.path.relpath(generation, index_dir.parent), link_tmp)
+    if index_dir.exists() and not index_dir.is_symlink():
+        # A real folder (an index copied with cp -r, or an empty folder): keep it as a
+        # generation so nothing is lost, then replace it by the symlink.
+        os.rename(index_dir, generation.parent / f"adopted-{generation.name}")
+    os.replace(link_tmp, index_dir)
+    _fsync_dir(index_dir.parent)
+
+
+def _collect_garbage(gens: Path, keep: Path) -> None:
+    done = sorted(
+        (p for p in gens.iterdir() if p.is_dir() and not p.name.startswith(".tmp-")),
+        key=lambda p: p.stat().st_mtime,
+    )
+    stale = [p for p in done if p != keep][: max(0, len(done) - KEEP_GENERATIONS)]
+    for p in stale:
+        shutil.rmtree(p, ignore_errors=True)
+    # Temporary folders left by a crashed writer are more than an hour old by now.
+    for p in gens.glob(".tmp-*"):
+        if time.time() - p.stat().st_mtime > 3600:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+class Index:
+    """A read-only view of one generation; tables and the FAISS index load on first use."""
+
+    def __init__(self, index_dir: Path | str) -> None:
+        self.path = Path(index_dir)
+        if not index_exists(self.path):
+            raise IndexNotFoundError(
+                f"no index at {self.path}: build one with "
+                f"'podsearch index PATH --index {self.path}'"
+            )
+        # Resolve once so that a concurrent swap cannot mix two generations.
+        self.root = self.path.resolve()
+        try:
+            self.manifest: dict[str, Any] = json.loads((self.root / MANIFEST).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise IndexFormatError(
+                f"{self.root / MANIFEST} is unreadable ({e}); rebuild the index"
+            ) from e
+        version = self.manifest.get("format_version")
+        if version != FORMAT_VERSION:
+            raise IndexFormatError(
+                f"index {self.path} has format version {version}, this podsearch reads "
+                f"{FORMAT_VERSION}: rebuild it with 'podsearch rebuild --index {self.path}'"
+            )
+
+    @property
+    def model(self) -> str:
+        return str(self.manifest["model"]["name"])
+
+    @property
+    def dimension(self) -> int:
+        return int(self.manifest["model"]["dimension"])
+
+    def read_table(self, name: str, columns: list[str] | None = None) -> Any:
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.read_table(self.root / name, columns=columns)
+        except (OSError, ValueError) as e:
+            raise IndexFormatError(
+                f"{self.root / name} is unreadable ({e}); rebuild the index"
+            ) from e
+
+    @cached_property
+    def passages(self) -> Any:
+        return self.read_table(PASSAGES)
+
+    @cached_property
+    def episodes(self) -> Any:
+        return self.read_table(EPISODES)
+
+    @cached_property
+    def turns(self) -> Any:
+        return self.read_table(TURNS)
+
+    @cached_property
+    def faiss(self) -> Any:
+        import faiss
+
+        return faiss.read_index(str(self.root / FAISS_FILE))
+
+    @cached_property
+    def lexical(self) -> LexicalIndex:
+        return LexicalIndex(self.root / LEXICAL_DIR)
+
+    def vectors(self) -> np.ndarray:
+        """All passage vectors, row i for passage row i."""
+        stored = self.root / VECTORS_FILE
+        if stored.exists():
+            return np.load(stored)
+        index = self.faiss
+        if index.ntotal == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return index.reconstruct_n(0, index.ntotal)
+
+    def episode_rows(self) -> dict[str, dict[str, Any]]:
+        return {row["episode_id"]: row for row in self.episodes.to_pylist()}

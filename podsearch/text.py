@@ -1,0 +1,48 @@
+"""Small text helpers shared by readers, chunking and search."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-Ý])")
+
+
+def fold(s: str | None) -> str:
+    """Case- and accent-folded, whitespace-collapsed text, for matching names."""
+    s = unicodedata.normalize("NFKD", s or "")
+    s = "".join(c for c in s if not unicodedata.combining(c))
+    return re.sub(r"\s+", " ", s).strip().casefold()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text at sentence ends (., !, ?, …) followed by a capital or a digit."""
+    parts = [p.strip() for p in _SENTENCE_END.split(text)]
+    return [p for p in parts if p]
+
+
+def parse_timestamp(value: str) -> float:
+    """Seconds from "ss", "m:ss", "h:mm:ss", with an optional ".fff" or ",fff" fraction.
+
+    Raises ValueError on anything else.
+    """
+    s = value.strip().replace(",", ".")
+    if not re.fullmatch(r"\d+(:\d{1,2}){0,2}(\.\d+)?", s):
+        raise ValueError(f"malformed time {value!r}")
+    parts = s.split(":")
+    seconds = float(parts[-1])
+    minutes = int(parts[-2]) if len(parts) >= 2 else 0
+    hours = int(parts[-3]) if len(parts) >= 3 else 0
+    if len(parts) >= 2 and (seconds >= 60 or (len(parts) == 3 and minutes >= 60)):
+        raise ValueError(f"malformed time {value!r}")
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def format_timestamp(seconds: float | None) -> str:
+    """h:mm:ss (or m:ss under an hour); empty for None."""
+    if seconds is None:
+        return ""
+    total = int(seconds)
+    h, rem = divmod(total, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
