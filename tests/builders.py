@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from typing import Any
 
-from podsearch.models import EXACT, LABELLED, UNTIMED, Cue, Turn
+import numpy as np
+
+from podsearch.models import EXACT, LABELLED, UNTIMED, Cue, Episode, Turn
+from podsearch.store import IndexContents
 
 HOST = "Theo Jaffee"
 GUEST = "Clément Delangue"
@@ -66,8 +71,11 @@ def standard_turns(rng: random.Random) -> list[Turn]:
     t0 = 12.0
     turns = [
         # 0: the host's long question in three cues (~150 words: split in two passages).
-        cue_turn(HOST, t0, [paragraph(rng, [14, 21, 16]), paragraph(rng, [25, 18]),
-                            paragraph(rng, [30, 26])]),
+        cue_turn(
+            HOST,
+            t0,
+            [paragraph(rng, [14, 21, 16]), paragraph(rng, [25, 18]), paragraph(rng, [30, 26])],
+        ),
     ]
     t = turns[-1].end or t0
     turns += [
@@ -99,3 +107,121 @@ def standard_turns(rng: random.Random) -> list[Turn]:
         untimed_turn(None, paragraph(rng, [30, 45, 28, 36])),
     ]
     return turns
+
+
+# The type of the ``make_episode`` fixture (see conftest.py).
+MakeEpisode = Callable[..., Episode]
+
+
+def unit_vectors(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    v = rng.standard_normal((n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+HAND_EPISODES: list[dict[str, Any]] = [
+    {
+        "episode_id": "a1",
+        "title": "Open Source and Distillation",
+        "podcast": "Latent Space",
+        "published": "2024-01-10",
+        "url": "https://example.com/a1",
+        "audio_url": None,
+        "description": "Clem on open models.",
+        "people": [{"name": HOST, "role": "host"}, {"name": GUEST, "role": "guest"}],
+        "sources": ["/t/latent_open_source.vtt"],
+        "source_hashes": ["h-a1"],
+        "formats": ["webvtt"],
+        "truncated": False,
+        "episode_number": 12,
+        "guid": "guid-a1",
+        "language": "en",
+        "duration": 3600.0,
+    },
+    {
+        "episode_id": "b2",
+        "title": "Robots Everywhere",
+        "podcast": "Robot Talk",
+        "published": "2024-06-01",
+        "url": None,
+        "audio_url": "https://example.com/b2.mp3",
+        "description": None,
+        "people": [{"name": THIRD, "role": None}],
+        "sources": ["/t/robots.srt", "/t/robots.json"],
+        "source_hashes": ["h-b2a", "h-b2b"],
+        "formats": ["srt", "podcasting_json"],
+        "truncated": True,
+        "episode_number": None,
+        "guid": None,
+        "language": None,
+        "duration": None,
+    },
+    {
+        "episode_id": "c3",
+        "title": None,
+        "podcast": "Latent Space",
+        "published": None,
+        "url": None,
+        "audio_url": None,
+        "description": None,
+        "people": [],
+        "sources": ["/t/mystery_episode.txt"],
+        "source_hashes": ["h-c3"],
+        "formats": ["text"],
+        "truncated": False,
+        "episode_number": None,
+        "guid": None,
+        "language": None,
+        "duration": None,
+    },
+]
+
+
+def hand_contents(
+    n_passages: int = 24, dim: int = 16, seed: int = 0, model: str = "fake-16"
+) -> IndexContents:
+    """Index contents written by hand (no chunking, no embedder): three episodes, passages
+    cycling through them and through the speakers (and no speaker), random unit vectors."""
+    rng = random.Random(seed)
+    speakers: list[str | None] = [*SPEAKERS, None]
+    passages: list[dict[str, Any]] = []
+    turns: list[dict[str, Any]] = []
+    for i in range(n_passages):
+        ep = HAND_EPISODES[i % len(HAND_EPISODES)]["episode_id"]
+        timed = ep != "c3"
+        text = paragraph(rng, [rng.randint(5, 20), rng.randint(5, 20)])
+        row = {
+            "passage_id": f"{ep}-p{i:04d}",
+            "episode_id": ep,
+            "speaker": speakers[i % len(speakers)],
+            "speaker_source": LABELLED if speakers[i % len(speakers)] else None,
+            "start": 10.0 * i if timed else None,
+            "end": 10.0 * i + 9.5 if timed else None,
+            "time_precision": EXACT if timed else UNTIMED,
+            "turn_index": i,
+            "word_offset": 0,
+            "text": text,
+            "embed_text": text,
+        }
+        passages.append(row)
+        turns.append(
+            {
+                k: row[k]
+                for k in (
+                    "episode_id",
+                    "turn_index",
+                    "speaker",
+                    "speaker_source",
+                    "start",
+                    "end",
+                    "time_precision",
+                    "text",
+                )
+            }
+        )
+    manifest = {
+        "model": {"name": model, "dimension": dim, "normalized": True},
+        "counts": {"passages": n_passages, "episodes": len(HAND_EPISODES)},
+        "seed": seed,
+    }
+    vectors = unit_vectors(np.random.default_rng(seed), n_passages, dim)
+    return IndexContents(manifest, passages, [dict(e) for e in HAND_EPISODES], turns, vectors)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from builders import GUEST, HOST, standard_turns
+from builders import GUEST, HOST, MakeEpisode, standard_turns
 
 from podsearch.embedding import FakeEmbedder
 from podsearch.models import Episode, Person, Turn
-
-MakeEpisode = Callable[..., Episode]
 
 
 @pytest.fixture
