@@ -169,7 +169,10 @@ def write_index(index_dir: Path, contents: IndexContents, faiss_kind: str = "fla
     index_dir = Path(os.path.abspath(index_dir))
     gens = home_dir(index_dir) / "generations"
     gens.mkdir(parents=True, exist_ok=True)
-    gen = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+    now = time.time_ns()
+    # Sortable by write time down to the nanosecond; the pid keeps concurrent writers apart.
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**9))
+    gen = f"{stamp}.{now % 10**9:09d}-{os.getpid()}"
     tmp = gens / f".tmp-{gen}"
     tmp.mkdir()
     try:
@@ -220,7 +223,9 @@ def _point_at(index_dir: Path, generation: Path) -> None:
 def _collect_garbage(gens: Path, keep: Path) -> None:
     done = sorted(
         (p for p in gens.iterdir() if p.is_dir() and not p.name.startswith(".tmp-")),
-        key=lambda p: p.stat().st_mtime,
+        # Names start with the write time; an adopted folder takes the name of the write
+        # that adopted it, so it counts as the generation before the current one.
+        key=lambda p: p.name.removeprefix("adopted-"),
     )
     stale = [p for p in done if p != keep][: max(0, len(done) - KEEP_GENERATIONS)]
     for p in stale:
