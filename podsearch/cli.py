@@ -6,8 +6,11 @@ and never imports torch.
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +38,15 @@ IndexOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts and agents.")]
+CiteOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cite",
+        metavar="STYLE",
+        help="Cite each hit in this style: apa, mla, chicago or any CSL style name.",
+        show_default=False,
+    ),
+]
 
 
 def _index_dir(index: Path | None) -> Path:
@@ -104,13 +116,23 @@ def index(
     ] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first unreadable file.")] = False,
     as_json: JsonOpt = False,
+    device: Annotated[
+        str,
+        typer.Option(help="Where to embed: auto (a GPU when torch sees one), cpu, cuda, mps."),
+    ] = "auto",
 ) -> None:
     """Add transcripts to an index (unchanged files are skipped, changed ones replaced)."""
+    gc.enable()  # long-running: collect as usual (main() turns it off for start-up)
     from .indexing import index_paths
 
     with _errors():
         report = index_paths(
-            paths, _index_dir(index), model=model, strict=strict, progress=_progress_printer()
+            paths,
+            _index_dir(index),
+            model=model,
+            strict=strict,
+            progress=_progress_printer(),
+            device=device,
         )
     if as_json:
         out.print_json(data=report.as_dict())
@@ -148,22 +170,30 @@ def _when(hit: Any) -> str:
     return approx + format_timestamp(hit.start)
 
 
-def _render_hits(result: Any) -> None:
+def _render_hits(result: Any, citations: list[Any] | None = None) -> None:
     if result.speakers:
         who = escape(", ".join(result.speakers))
         err.print(f"[dim]Speaker: {who} · topic: {escape(result.query)}[/dim]")
     if not result.hits:
         out.print("No matching passages.")
         return
+    if not any(h.confident for h in result.hits):
+        out.print(
+            "[yellow]No confident match: nothing in the library seems to answer this. "
+            "The nearest passages:[/yellow]\n"
+        )
     for hit in result.hits:
         speaker = escape(hit.speaker or "unknown speaker")
         show = " · ".join(escape(x) for x in (hit.podcast, hit.published) if x)
+        weak = "" if hit.confident else "  [yellow]weak match[/yellow]"
         out.print(
             f"[bold]{hit.rank}. {speaker}[/bold] at [cyan]{_when(hit)}[/cyan]"
-            f"  [dim]score {hit.score:.3f}  id {hit.passage_id}[/dim]"
+            f"  [dim]score {hit.score:.3f}  id {hit.passage_id}[/dim]{weak}"
         )
         out.print(f"   {escape(hit.episode_title)}" + (f" — {show}" if show else ""))
         out.print(f"   “{escape(hit.text)}”", soft_wrap=True)
+        if citations:
+            _print_citation(citations[hit.rank - 1])
         out.print()
 
 
@@ -190,28 +220,164 @@ def ask(
     ] = "hybrid",
     model: Annotated[str | None, typer.Option(help="Must match the index's model.")] = None,
     as_json: JsonOpt = False,
+    cite: CiteOpt = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar="PODSEARCH_SERVER",
+            metavar="URL",
+            help="Ask a running 'podsearch serve' (e.g. http://127.0.0.1:8765); "
+            "searches locally when none answers.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Search the index and print the best quotes with speaker, episode and timestamp."""
+    index_dir = _index_dir(index)
+    if not server and mode != "lexical":
+        _prefetch_query_model(index_dir, model)  # first: it loads while the rest imports
     from .search import MODES, Filters, search
     from .store import Index
 
     if mode not in MODES:
         raise typer.BadParameter(f"use one of {', '.join(MODES)}", param_hint="--mode")
-    index_dir = _index_dir(index)
-    with _errors():
-        _ensure_index(index_dir)
-        filters = Filters(
-            speakers=list(speaker or []), podcast=podcast, episode=episode, since=since, until=until
-        )
-        result = search(
-            Index(index_dir), question, top=top, filters=filters, model=model, mode=mode
-        )
+    remote = None
+    if server:
+        params = {
+            "q": question,
+            "top": top,
+            "mode": mode,
+            "speaker": list(speaker or []),
+            "podcast": podcast,
+            "episode": episode,
+            "since": since,
+            "until": until,
+            "model": model,
+            "index": str(index_dir.absolute()) if index else None,
+        }
+        with _errors():
+            if cite:
+                _check_style(cite)  # before asking: a bad style is the user's to fix
+            remote = _ask_server(server, params)
+    with _errors(), _notices():
+        if cite:
+            _check_style(cite)
+        if remote is not None:
+            from types import SimpleNamespace
+
+            result: Any = SimpleNamespace(**{**remote, "hits": []})
+            result.hits = [SimpleNamespace(**h) for h in remote["hits"]]
+            hit_dicts = remote["hits"]
+            index_dir = Path(remote["index"])
+        else:
+            _ensure_index(index_dir)
+            idx = Index(index_dir)
+            filters = Filters(
+                speakers=list(speaker or []),
+                podcast=podcast,
+                episode=episode,
+                since=since,
+                until=until,
+            )
+            result = search(idx, question, top=top, filters=filters, model=model, mode=mode)
+            hit_dicts = [h.as_json() for h in result.hits]
+        citations = _cite_hits(index_dir, result.hits, cite) if cite else None
     if as_json:
-        sys.stdout.write(
-            json.dumps([h.as_json() for h in result.hits], ensure_ascii=False, indent=1) + "\n"
-        )
+        for h, c in zip(hit_dicts, citations or [], strict=False):
+            h["citation"] = c.as_json()
+        sys.stdout.write(json.dumps(hit_dicts, ensure_ascii=False, indent=1) + "\n")
     else:
-        _render_hits(result)
+        _render_hits(result, citations)
+
+
+def _prefetch_query_model(index_dir: Path, model: str | None) -> None:
+    """Start loading the index's query model now (its ONNX session loads in a background
+    thread) so that it is ready when the tables and the lexical search are. Best effort:
+    does nothing unless an export exists; search() reports any problem itself."""
+    from .embedding import canonical_model_name, load_query_embedder
+    from .errors import PodsearchError
+    from .onnx_backend import find_export
+    from .store import Index, index_exists
+
+    if not index_exists(index_dir):
+        return
+    try:
+        name = Index(index_dir).model
+    except (PodsearchError, KeyError):
+        return
+    if model and canonical_model_name(model) != name:
+        return  # search() will refuse the model with a proper message
+    if find_export(name) is not None:
+        load_query_embedder(name)
+
+
+def _ask_server(url: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The full result from a running server, or None (with a note) when none answers."""
+    from .server import ServerUnavailable, ask_server
+
+    try:
+        return ask_server(url, params)
+    except ServerUnavailable as e:
+        err.print(f"[yellow]Note:[/yellow] {escape(str(e))}; searching locally")
+        return None
+
+
+@contextmanager
+def _notices() -> Iterator[None]:
+    """Show the library's EmbedderNotice warnings (a slower fallback, a one-time model
+    export) as one line each on stderr; other warnings pass through unchanged."""
+    from .embedding import EmbedderNotice
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EmbedderNotice)
+        try:
+            yield
+        finally:
+            notices = [w for w in caught if issubclass(w.category, EmbedderNotice)]
+            others = [w for w in caught if not issubclass(w.category, EmbedderNotice)]
+    for w in notices:
+        err.print(f"[yellow]Note:[/yellow] {escape(str(w.message))}")
+    for w in others:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+@app.command()
+def serve(
+    index: IndexOpt = None,
+    host: Annotated[
+        str,
+        typer.Option(help="Address to listen on; keep 127.0.0.1 unless the network is trusted."),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free port).")] = 8765,
+    verbose: Annotated[bool, typer.Option(help="Log every request on stderr.")] = False,
+) -> None:
+    """Serve questions over local HTTP with the model and index kept in memory.
+
+    GET /ask?q=...&top=10 (or POST /ask with JSON) returns what 'ask --json' prints;
+    GET /health says which index is served. 'ask --server URL' uses it."""
+    gc.enable()  # long-running: collect as usual (main() turns it off for start-up)
+    from .server import make_server
+
+    index_dir = _index_dir(index)
+    with _errors(), _notices():
+        httpd = make_server(index_dir, host, port, verbose=verbose)
+    bound_host, bound_port = httpd.server_address[:2]
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(
+            "[yellow]Note:[/yellow] listening beyond this machine: anyone who can reach the "
+            "port can search the index."
+        )
+    err.print(
+        f"Serving {escape(str(index_dir))} on http://{bound_host}:{bound_port} "
+        "(GET /ask?q=..., GET /health); Ctrl-C stops."
+    )
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()
 
 
 @app.command()
@@ -284,8 +450,192 @@ def speakers(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
         out.print(f"    [dim]“{escape(s['sample'])}…”[/dim]")
 
 
+def _check_style(style: str) -> str:
+    """The CSL style id, or a CitationError naming the valid styles."""
+    from .citation_styles import resolve_style
+
+    return resolve_style(style)
+
+
+def _cite_hits(index_dir: Path, hits: list[Any], style: str) -> list[Any]:
+    """The hits cited in ``style`` (StyledCitation objects, in hit order)."""
+    from .citation_styles import render_style
+    from .citations import citables_from_index
+    from .store import Index
+
+    citables = citables_from_index(Index(index_dir), [h.passage_id for h in hits])
+    return render_style(citables, style)
+
+
+def _print_citation(citation: Any) -> None:
+    out.print(f"   [dim]Cite:[/dim] {escape(citation.in_text)}", soft_wrap=True)
+    if citation.reference:
+        out.print(f"   [dim]Reference:[/dim] {escape(citation.reference)}", soft_wrap=True)
+
+
+def _write_export(text: str, output: Path | None, count: int) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as e:
+        err.print(f"[red]Error:[/red] cannot write {escape(str(output))}: {escape(str(e))}")
+        raise typer.Exit(1) from None
+    err.print(f"Wrote {count} citation(s) to {escape(str(output))}")
+
+
+StyleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--style",
+        "-s",
+        help="Citation style: apa (default), mla, chicago or any CSL style name.",
+        show_default=False,
+    ),
+]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="bibtex, biblatex, ris, csl-json, markdown, json or csv.",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def cite(
+    passage_ids: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="PASSAGE_ID", help="Passage ids shown with every hit (or unique prefixes)."
+        ),
+    ],
+    style: StyleOpt = None,
+    fmt: FormatOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Cite passages: in-text citation, reference and quote, or a file format."""
+    from .citation_formats import check_format, export
+    from .citation_styles import DEFAULT_STYLE, render_style
+    from .citations import citables_from_index
+    from .store import Index
+
+    if style and fmt:
+        raise typer.BadParameter("give --style or --format, not both", param_hint="--format")
+    with _errors():
+        if fmt:
+            fmt = check_format(fmt)
+        else:
+            _check_style(style or DEFAULT_STYLE)
+        citables = citables_from_index(Index(_index_dir(index)), passage_ids)
+        if fmt:
+            sys.stdout.write(export(citables, fmt))
+            return
+        styled = render_style(citables, style or DEFAULT_STYLE)
+    blocks = []
+    for c, s in zip(citables, styled, strict=True):
+        lines = [s.in_text] + ([s.reference] if s.reference else []) + [f"“{c.quote}”"]
+        blocks.append("\n".join(lines) + "\n")
+    sys.stdout.write("\n".join(blocks))
+
+
+@app.command()
+def export(
+    question: Annotated[str, typer.Argument(help='e.g. "what did Clem say about distillation"')],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="bibtex, biblatex, ris, csl-json, markdown, json or csv."
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="File to write (default: standard output)."),
+    ] = None,
+    index: IndexOpt = None,
+    top: Annotated[int, typer.Option("--top", "-k", min=1, max=1000, help="Number of hits.")] = 10,
+    speaker: Annotated[
+        list[str] | None, typer.Option(help="Only passages by this speaker.")
+    ] = None,
+    podcast: Annotated[str | None, typer.Option(help="Only episodes of this show.")] = None,
+    episode: Annotated[
+        str | None, typer.Option(help="Only this episode (id, title words or file name).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only episodes published on or after YYYY-MM-DD.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only episodes published on or before YYYY-MM-DD.")
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(help="hybrid (BM25 + embeddings), semantic or lexical.")
+    ] = "hybrid",
+    model: Annotated[str | None, typer.Option(help="Must match the index's model.")] = None,
+    style: Annotated[
+        str, typer.Option("--style", "-s", help="Citation style of the json and csv columns.")
+    ] = "apa",
+) -> None:
+    """Write all hits of a question as citations in a file format."""
+    from .citation_formats import check_format
+    from .citation_formats import export as export_citations
+    from .citations import citables_from_index
+    from .search import MODES, Filters, search
+    from .store import Index
+
+    if mode not in MODES:
+        raise typer.BadParameter(f"use one of {', '.join(MODES)}", param_hint="--mode")
+    index_dir = _index_dir(index)
+    with _errors():
+        fmt = check_format(fmt)
+        if fmt in ("json", "csv"):
+            _check_style(style)
+        _ensure_index(index_dir)
+        filters = Filters(
+            speakers=list(speaker or []), podcast=podcast, episode=episode, since=since, until=until
+        )
+        idx = Index(index_dir)
+        result = search(idx, question, top=top, filters=filters, model=model, mode=mode)
+        citables = citables_from_index(idx, [h.passage_id for h in result.hits])
+        text = export_citations(citables, fmt, style)
+    if not citables:
+        err.print("No matching passages.")
+    _write_export(text, output, len(citables))
+
+
+def _prefetch_from_argv(argv: list[str]) -> None:
+    """For a local ``ask``, start loading the query model before typer parses the command
+    line (~0.1 s): by the time the question is asked the model is ready. Best effort; any
+    odd command line is left to typer."""
+    if not argv or argv[0] != "ask" or os.environ.get("PODSEARCH_SERVER"):
+        return
+    index: str | None = None
+    for i, arg in enumerate(argv):
+        if arg in ("--help", "--server", "--mode") or arg.startswith(("--server=", "--mode=")):
+            return  # help, remote or maybe lexical: nothing to prefetch
+        if arg == "--index" and i + 1 < len(argv):
+            index = argv[i + 1]
+        elif arg.startswith("--index="):
+            index = arg.split("=", 1)[1]
+    try:
+        _prefetch_query_model(_index_dir(Path(index) if index else None), None)
+    except Exception:
+        pass
+
+
 def main() -> None:
-    app()
+    # A command's start-up allocates many long-lived objects (typer, pydantic, pyarrow) and
+    # no garbage: collecting is wasted work (~15 ms), so it stays off unless a long-running
+    # command turns it back on. At exit, freezing spares the interpreter's final walk over
+    # every object (~65 ms of a 0.4 s `ask`).
+    gc.disable()
+    _prefetch_from_argv(sys.argv[1:])
+    try:
+        app()
+    finally:
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,10 @@ class UnknownFormatError(ReaderError):
     """No reader recognises the file's content."""
 
 
+class FeedError(ReaderError):
+    """A podcast feed could not be read at all: names the feed and the problem."""
+
+
 class IndexNotFoundError(PodsearchError):
     """The index directory does not exist or holds no index."""
 
@@ -38,3 +42,7 @@ class ModelLoadError(PodsearchError):
 
 class PassageNotFoundError(PodsearchError):
     """A passage id given by the user is not in the index."""
+
+
+class CitationError(PodsearchError):
+    """An unknown citation style or format, or a style file that cannot be loaded."""

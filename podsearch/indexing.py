@@ -15,10 +15,16 @@ import numpy as np
 
 from . import __version__
 from .chunking import ChunkConfig, chunk_episode
-from .embedding import Embedder, canonical_model_name, encode_all, load_embedder
+from .embedding import (
+    Embedder,
+    canonical_model_name,
+    encode_all,
+    export_for_queries,
+    load_embedder,
+    load_index_embedder,
+)
 from .errors import ModelMismatchError, ReaderError
-from .models import Episode, Passage
-from .readers import iter_files, read_file
+from .models import Cue, Episode, Passage, Person, Turn
 from .store import Index, IndexContents, index_exists, write_index
 
 Progress = Callable[[str, int, int], None]
@@ -122,9 +128,43 @@ def turn_rows(ep: Episode) -> list[dict[str, Any]]:
             "end": t.end,
             "time_precision": t.time_precision,
             "text": t.text,
+            # Kept so that an episode can be re-chunked from the index alone (rebuild, merge).
+            "cues": [{"start": c.start, "end": c.end, "text": c.text} for c in t.cues],
         }
         for i, t in enumerate(ep.turns)
     ]
+
+
+def episode_from_rows(row: dict[str, Any], turns: list[dict[str, Any]]) -> Episode:
+    """Rebuild an Episode from its rows in episodes.parquet and turns.parquet."""
+    return Episode(
+        id=row["episode_id"],
+        title=row["title"],
+        podcast=row["podcast"],
+        published=row["published"],
+        url=row["url"],
+        audio_url=row["audio_url"],
+        description=row["description"],
+        people=[Person(p["name"], p["role"]) for p in row["people"] or []],
+        sources=list(row["sources"] or []),
+        turns=[
+            Turn(
+                speaker=t["speaker"],
+                start=t["start"],
+                end=t["end"],
+                text=t["text"],
+                time_precision=t["time_precision"],
+                speaker_source=t["speaker_source"],
+                cues=[Cue(c["start"], c["end"], c["text"]) for c in t.get("cues") or []],
+            )
+            for t in sorted(turns, key=lambda t: t["turn_index"])
+        ],
+        truncated=bool(row["truncated"]),
+        episode_number=row["episode_number"],
+        guid=row["guid"],
+        language=row["language"],
+        formats=list(row["formats"] or []),
+    )
 
 
 def check_model(index: Index, model: str | None) -> str:
@@ -147,6 +187,7 @@ def index_paths(
     strict: bool = False,
     chunk_config: ChunkConfig | None = None,
     progress: Progress | None = None,
+    device: str | None = None,
 ) -> IndexReport:
     """Add or update the transcripts under ``paths`` in the index at ``index_dir``.
 
@@ -155,21 +196,58 @@ def index_paths(
     result and skipped, unless ``strict``, which raises the first ReaderError.
     """
     t0 = time.perf_counter()
-    cfg = chunk_config or ChunkConfig()
     old = Index(index_dir) if index_exists(index_dir) else None
     model_name = check_model(old, model) if old else canonical_model_name(model)
     report = IndexReport(index_dir=str(index_dir), model=model_name)
-
     old_eps = old.episode_rows() if old else {}
-    known: dict[tuple[str, str], str] = {}  # (source path, hash) -> episode id
+    fresh, unchanged, replaced = _read_sources(paths, old_eps, report, strict, progress)
+    fresh, absorbed = merge_step(fresh, old, replaced)
+
+    fresh_ids = {ep.id for ep in fresh}
+    drop = replaced | absorbed | fresh_ids
+    keep_ids = [eid for eid in old_eps if eid not in drop]
+    report.episodes_unchanged = len(unchanged - drop)
+    report.episodes_updated = len(fresh_ids & (replaced | absorbed | set(old_eps)))
+    report.episodes_added = len(fresh_ids) - report.episodes_updated
+    if fresh or old is None:
+        commit(
+            index_dir,
+            old,
+            keep_ids,
+            fresh,
+            model_name=model_name,
+            embedder=embedder,
+            chunk_config=chunk_config,
+            progress=progress,
+            report=report,
+            device=device,
+        )
+    else:
+        report.episodes_total = len(old_eps)
+        report.passages_total = report.passages_unchanged = old.faiss.ntotal
+    report.seconds = round(time.perf_counter() - t0, 3)
+    return report
+
+
+def _read_sources(
+    paths: Iterable[str | os.PathLike[str]],
+    old_eps: dict[str, dict[str, Any]],
+    report: IndexReport,
+    strict: bool,
+    progress: Progress | None,
+) -> tuple[list[Episode], set[str], set[str]]:
+    """(episodes read from new or changed files, ids of unchanged episodes, ids replaced)."""
+    # Imported here: the readers pull in bs4 (~0.1 s), which `ask` never needs.
+    from .readers import iter_files, read_file
+
+    known: dict[tuple[str, str], str] = {}  # (source, content hash) -> episode id
     by_source: dict[str, str] = {}
     for eid, row in old_eps.items():
         for src, h in zip(row["sources"], row["source_hashes"] or [], strict=False):
             known[(src, h)] = eid
             by_source[src] = eid
-
     files = list(iter_files(paths))
-    fresh: list[tuple[Episode, list[str]]] = []
+    fresh: list[Episode] = []
     unchanged: set[str] = set()
     replaced: set[str] = set()
     for n, path in enumerate(files, 1):
@@ -192,50 +270,75 @@ def index_paths(
         report.files_read += 1
         report.formats[result.format] = report.formats.get(result.format, 0) + 1
         ep = result.episode
-        ep.sources = [src]
+        ep.sources, ep.source_hashes = [src], [h]
         if src in by_source:
             replaced.add(by_source[src])
-        fresh.append((ep, [h]))
+        fresh.append(ep)
+    return fresh, unchanged, replaced
 
-    fresh_ids = {ep.id for ep, _ in fresh}
-    keep_ids = [eid for eid in old_eps if eid not in replaced and eid not in fresh_ids]
-    report.episodes_unchanged = len(unchanged - replaced - fresh_ids)
-    report.episodes_updated = len(fresh_ids & (replaced | set(old_eps)))
-    report.episodes_added = len(fresh_ids) - report.episodes_updated
 
-    # Passages and vectors of untouched episodes are carried over as they are.
+def merge_step(
+    fresh: list[Episode], old: Index | None, replaced: set[str]
+) -> tuple[list[Episode], set[str]]:
+    """Fold sources of one episode together: returns the episodes to write and the ids of
+    previously indexed episodes they absorbed."""
+    return fresh, set()
+
+
+def commit(
+    index_dir: Path,
+    old: Index | None,
+    keep_ids: list[str],
+    fresh: list[Episode],
+    *,
+    model_name: str,
+    embedder: Embedder | None = None,
+    chunk_config: ChunkConfig | None = None,
+    progress: Progress | None = None,
+    report: IndexReport | None = None,
+    faiss_kind: str | None = None,
+    reuse_vectors: bool = True,
+    device: str | None = None,
+) -> IndexReport:
+    """Write a new generation: the kept episodes as they are, the fresh ones chunked and
+    embedded. Text already embedded by the same model is never embedded again.
+    ``device`` (cpu, cuda, cuda:1, mps; None or auto: a GPU when torch sees one)."""
+    cfg = chunk_config or ChunkConfig()
+    report = report or IndexReport(index_dir=str(index_dir), model=model_name)
     passages_rows: list[dict[str, Any]] = []
     turns_rows: list[dict[str, Any]] = []
     vector_parts: list[np.ndarray] = []
     cache: dict[str, np.ndarray] = {}
+    episodes_rows: list[dict[str, Any]] = []
     if old:
         keep = set(keep_ids)
+        old_eps = old.episode_rows()
+        episodes_rows = [old_eps[eid] for eid in keep_ids]
         ptable = old.passages.to_pylist()
-        vectors = old.vectors()
         keep_rows = [i for i, r in enumerate(ptable) if r["episode_id"] in keep]
-        passages_rows.extend(ptable[i] for i in keep_rows)
-        vector_parts.append(vectors[keep_rows])
         turns_rows.extend(r for r in old.turns.to_pylist() if r["episode_id"] in keep)
-        # Text already embedded by this model is never embedded again.
-        for i, r in enumerate(ptable):
-            cache.setdefault(text_hash(r["embed_text"]), vectors[i])
-        report.passages_unchanged = len(keep_rows)
+        if reuse_vectors:
+            vectors = old.vectors()
+            passages_rows.extend(ptable[i] for i in keep_rows)
+            vector_parts.append(vectors[keep_rows])
+            for i, r in enumerate(ptable):
+                cache.setdefault(text_hash(r["embed_text"]), vectors[i])
+            report.passages_unchanged = len(keep_rows)
 
     new_rows: list[dict[str, Any]] = []
-    for ep, _ in fresh:
+    for ep in fresh:
         new_rows.extend(passage_row(p) for p in chunk_episode(ep, cfg))
         turns_rows.extend(turn_rows(ep))
-    todo = [r["embed_text"] for r in new_rows if text_hash(r["embed_text"]) not in cache]
-    todo = list(dict.fromkeys(todo))
+        episodes_rows.append(episode_row(ep, ep.source_hashes))
+    todo = list(dict.fromkeys(r["embed_text"] for r in new_rows))
+    todo = [t for t in todo if text_hash(t) not in cache]
     if todo:
-        embedder = embedder or load_embedder(model_name)
-        vecs = encode_all(
-            embedder,
-            todo,
-            on_progress=(lambda d, t: progress("embedding", d, t)) if progress else None,
-        )
+        embedder = embedder or load_index_embedder(model_name, device=device)
+        on_progress = (lambda d, t: progress("embedding", d, t)) if progress else None
+        vecs = encode_all(embedder, todo, on_progress=on_progress)
         for text, vec in zip(todo, vecs, strict=True):
             cache[text_hash(text)] = vec
+        export_for_queries(embedder)  # torch is loaded now: make the ONNX query model once
     report.passages_embedded = len(todo)
     report.passages_added = len(new_rows)
     dim = _dimension(old, cache, embedder, model_name)
@@ -247,30 +350,26 @@ def index_paths(
         if vector_parts
         else np.zeros((0, dim), dtype=np.float32)
     )
-
-    episodes_rows = [old_eps[eid] for eid in keep_ids]
-    episodes_rows.extend(episode_row(ep, hashes) for ep, hashes in fresh)
     report.episodes_total = len(episodes_rows)
     report.passages_total = len(passages_rows)
-    changed = bool(fresh) or old is None
-    if changed:
-        manifest = {
-            "model": {"name": model_name, "dimension": dim, "normalized": True},
-            "counts": {
-                "episodes": len(episodes_rows),
-                "passages": len(passages_rows),
-                "turns": len(turns_rows),
-                "sources": sum(len(r["sources"]) for r in episodes_rows),
-            },
-            "chunking": cfg.as_dict(),
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "tool_version": __version__,
-        }
-        write_index(
-            index_dir,
-            IndexContents(manifest, passages_rows, episodes_rows, turns_rows, all_vectors),
-        )
-    report.seconds = round(time.perf_counter() - t0, 3)
+    kind = faiss_kind or (old.manifest.get("faiss", {}).get("type") if old else None) or "flat"
+    manifest = {
+        "model": {"name": model_name, "dimension": dim, "normalized": True},
+        "counts": {
+            "episodes": len(episodes_rows),
+            "passages": len(passages_rows),
+            "turns": len(turns_rows),
+            "sources": sum(len(r["sources"]) for r in episodes_rows),
+        },
+        "chunking": cfg.as_dict(),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "tool_version": __version__,
+    }
+    write_index(
+        index_dir,
+        IndexContents(manifest, passages_rows, episodes_rows, turns_rows, all_vectors),
+        faiss_kind=kind,
+    )
     return report
 
 

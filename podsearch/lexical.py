@@ -8,6 +8,7 @@ analyzer chain gives stemming, ASCII folding and stop words with no Python in th
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,25 @@ class LexicalIndex:
         query = t.Query.boolean_query(clauses)
         hits = self.searcher.search(query, k).hits
         return [(int(self.searcher.doc(addr)["row"][0]), float(score)) for score, addr in hits]
+
+    def coverage(self, question: str, texts: list[str]) -> list[float]:
+        """For each text, the idf-weighted share of the question's terms it contains."""
+        _, words = split_query(question)
+        analyzer = _analyzer()
+        terms = set(analyzer.analyze(" ".join(words)))
+        if not terms:
+            return [0.0] * len(texts)
+        n = self.searcher.num_docs
+        idf = {}
+        for t in terms:
+            df = self.searcher.doc_freq("text", t)
+            idf[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        total = sum(idf.values()) or 1.0
+        out = []
+        for text in texts:
+            present = set(analyzer.analyze(text))
+            out.append(sum(w for t, w in idf.items() if t in present) / total)
+        return out
 
     def _parse(self, text: str) -> Any:
         text = text.strip()

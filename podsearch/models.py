@@ -71,6 +71,9 @@ class Episode:
     guid: str | None = None
     language: str | None = None
     formats: list[str] = field(default_factory=list)  # reader names, one per source
+    source_hashes: list[str] = field(default_factory=list)  # content hashes, one per source
+    # Chapters from the feed: (start in seconds, title), sorted by start.
+    chapters: list[tuple[float, str]] = field(default_factory=list)
 
     @property
     def word_count(self) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .embedding import Embedder, load_embedder
+from .embedding import Embedder, load_query_embedder
 from .indexing import check_model
 from .lexical import speaker_key, split_query
 from .store import Index
@@ -73,8 +73,22 @@ def match_speaker(name: str, known: list[str]) -> list[str]:
     return out
 
 
-def parse_question(question: str, known_speakers: list[str]) -> ParsedQuestion:
-    """Split "what did NAME say about TOPIC" into a speaker filter and the topic."""
+# "the host", "the guest": roles stand for speakers when the index can tell who they are.
+_ROLE = re.compile(
+    r"\b(?:the|our|your|this|that)\s+(host|hosts|interviewer|presenter|guest|guests|interviewee)\b",
+    re.IGNORECASE,
+)
+_ROLE_OF = {"guest": "guest", "guests": "guest", "interviewee": "guest"}
+
+
+def parse_question(
+    question: str, known_speakers: list[str], roles: dict[str, list[str]] | None = None
+) -> ParsedQuestion:
+    """Split "what did NAME say about TOPIC" into a speaker filter and the topic.
+
+    "the host" / "the guest" anywhere in the question become a filter on the speakers who
+    have that role (``roles``), and leave the words searched.
+    """
     q = question.strip().strip("\"'“”").rstrip("?!. ").strip()
     for form in _FORMS:
         m = form.match(q)
@@ -85,6 +99,12 @@ def parse_question(question: str, known_speakers: list[str]) -> ParsedQuestion:
         topic = m.group("topic").strip()
         if speakers and topic:
             return ParsedQuestion(query=topic, speakers=speakers, name=name)
+    role = _ROLE.search(q)
+    if role and roles:
+        speakers = roles.get(_ROLE_OF.get(role.group(1).lower(), "host"), [])
+        rest = " ".join((q[: role.start()] + " " + q[role.end() :]).split())
+        if speakers and rest:
+            return ParsedQuestion(query=rest, speakers=speakers, name=role.group(0))
     return ParsedQuestion(query=question.strip())
 
 
@@ -121,9 +141,17 @@ class Hit:
     sources: list[str]
     url: str | None
     turn_index: int
+    confident: bool = False
+    # Turns around the quote, only when asked for (--context N).
+    context_before: list[dict[str, Any]] | None = None
+    context_after: list[dict[str, Any]] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for key in ("context_before", "context_after"):
+            if data[key] is None:
+                del data[key]
+        return data
 
 
 @dataclass
@@ -145,6 +173,30 @@ def episode_title(row: dict[str, Any]) -> str:
 def known_speakers(index: Index) -> list[str]:
     col = index.read_table("passages.parquet", columns=["speaker"]).column("speaker")
     return sorted({s for s in col.to_pylist() if s})
+
+
+def speaker_roles(index: Index) -> dict[str, list[str]]:
+    """Who "the host" and "the guest" are: hosts named by the feed, else the one speaker
+    heard in at least half of the episodes (2 or more) of a show; guests are the others."""
+    table = index.read_table("passages.parquet", columns=["speaker", "episode_id"])
+    episodes_of: dict[str, set[str]] = {}
+    for spk, eid in zip(
+        table.column("speaker").to_pylist(), table.column("episode_id").to_pylist(), strict=True
+    ):
+        if spk:
+            episodes_of.setdefault(spk, set()).add(eid)
+    known = sorted(episodes_of)
+    hosts: set[str] = set()
+    for row in index.episodes.to_pylist():
+        for person in row.get("people") or []:
+            if (person.get("role") or "").lower() == "host":
+                hosts.update(match_speaker(person["name"], known))
+    n_episodes = len(index.episodes)
+    if not hosts and episodes_of and n_episodes >= 2:
+        top = max(known, key=lambda k: len(episodes_of[k]))
+        if len(episodes_of[top]) >= max(2, n_episodes / 2):
+            hosts.add(top)
+    return {"host": sorted(hosts), "guest": [k for k in known if k not in hosts] if hosts else []}
 
 
 def _filter_sets(index: Index, filters: Filters) -> tuple[set[str] | None, set[str] | None]:
@@ -177,17 +229,14 @@ def _allowed_rows(index: Index, filters: Filters) -> np.ndarray | None:
     if episodes is None and speakers is None:
         return None
     table = index.read_table("passages.parquet", columns=["episode_id", "speaker"])
+    speaker_col = table.column("speaker").to_pylist()
+    keys = {s: speaker_key(s) for s in set(speaker_col)}  # fold each name once, not per row
     rows = [
         i
         for i, (eid, spk) in enumerate(
-            zip(
-                table.column("episode_id").to_pylist(),
-                table.column("speaker").to_pylist(),
-                strict=True,
-            )
+            zip(table.column("episode_id").to_pylist(), speaker_col, strict=True)
         )
-        if (episodes is None or eid in episodes)
-        and (speakers is None or speaker_key(spk) in speakers)
+        if (episodes is None or eid in episodes) and (speakers is None or keys[spk] in speakers)
     ]
     return np.asarray(rows, dtype=np.int64)
 
@@ -204,23 +253,29 @@ def dense_search(
     index: Index, vector: np.ndarray, k: int, allowed: np.ndarray | None
 ) -> list[tuple[int, float]]:
     """(row, score) of the k nearest passages by inner product, inside ``allowed`` if given."""
-    import faiss
-
-    fi = index.faiss
-    if fi.ntotal == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
-        return []
-    q = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
-    k = min(k, fi.ntotal if allowed is None else len(allowed))
-    if allowed is None:
-        scores, ids = fi.search(q, k)
-    else:
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        scores, ids = fi.search(q, k, params=params)
-    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+    # Exact numpy search on the memory-mapped vectors of a flat index, FAISS otherwise.
+    return index.nearest(vector, k, allowed)
 
 
 MODES = ("hybrid", "semantic", "lexical")
+# A hit is "confident" when its score reaches the threshold of its scale. Calibrated with
+# scripts/calibrate.py on the dev index (E41-E80, 27 answerable questions, the 3 dev
+# negatives and 21 generic off-topic questions in scripts/data/offtopic_questions.txt):
+# - hybrid (weighted fusion): off-topic top hits reach 0.32 at most (90th pct 0.31), the first
+#   correct hits of answerable questions start at 0.30 (10th pct 0.35, median 0.50);
+# - cosine (semantic mode, rrf fusion): off-topic questions still find passages at up to 0.40
+#   (fishing in a mountain lake), so only a higher bar keeps them out.
+CONFIDENT_FUSED = 0.33
+CONFIDENT_COSINE = 0.40
+# Lexical mode has no cosine: a hit is confident when it holds most of the question's words.
+CONFIDENT_COVERAGE = 0.75
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
+# Weighted fusion: FUSION_WEIGHT * cosine + (1 - FUSION_WEIGHT) * coverage, where coverage is
+# the idf-weighted share of the question's terms found in the passage (0..1). Unlike
+# min-max-normalised BM25, coverage is absolute: for a paraphrase no passage covers much and
+# the dense score decides; a rare name or number that a passage holds lifts it to the top.
+# Dev set (E41-E80): R@5 is 0.926 for every weight from 0.6 to 0.9; 0.7 is mid-plateau.
+FUSION_WEIGHT = 0.7
 
 
 def fuse_rrf(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
@@ -242,14 +297,18 @@ def search(
     model: str | None = None,
     parse: bool = True,
     mode: str = "hybrid",
+    fusion: str = "weighted",
 ) -> SearchResult:
-    """Rank the index's passages for a question and return the top hits."""
+    """Rank the index's passages for a question and return the top hits.
+
+    ``mode``: hybrid (default), semantic or lexical. ``fusion`` (hybrid only): weighted
+    (cosine plus query-term coverage, the default) or rrf (reciprocal rank fusion)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     model_name = check_model(index, model)
     filters = filters or Filters()
     parsed = (
-        parse_question(question, known_speakers(index))
+        parse_question(question, known_speakers(index), speaker_roles(index))
         if parse and not filters.speakers
         else ParsedQuestion(query=question)
     )
@@ -262,15 +321,16 @@ def search(
         resolved = [m for s in filters.speakers for m in (match_speaker(s, known) or [s])]
         filters = Filters(**{**asdict(filters), "speakers": resolved})
     episodes, speakers = _filter_sets(index, filters)
-    depth = max(50, top * 5)
+    depth = max(100, top * 10)
     phrases, _ = split_query(parsed.query)
 
     lexical: list[tuple[int, float]] = []
     if mode != "semantic" or phrases:
         lexical = index.lexical.search(parsed.query, depth, episodes=episodes, speakers=speakers)
     dense: list[tuple[int, float]] = []
+    vector = None
     if mode != "lexical":
-        embedder = embedder or load_embedder(model_name)
+        embedder = embedder or load_query_embedder(model_name)
         vector = embedder.encode([parsed.query])[0]
         dense = dense_search(index, vector, depth, _allowed_rows(index, filters))
     if phrases:
@@ -279,16 +339,71 @@ def search(
         dense = [(r, sc) for r, sc in dense if r in matched]
 
     if mode == "semantic":
-        ranked = dense
+        ranked = dense[:depth]
     elif mode == "lexical":
-        ranked = lexical
+        ranked = lexical[:depth]
     else:
-        ranked = fuse_rrf([[r for r, _ in dense], [r for r, _ in lexical]])
-    hits = _make_hits(index, ranked[:depth])
+        ranked = _fuse(index, parsed.query, vector, dense, lexical, fusion)[:depth]
+    if mode == "hybrid" and fusion == "rrf" and vector is not None:
+        # Rank fusion numbers mean nothing to a reader: show the cosine instead.
+        cosine = _cosines(index, vector, dense, [r for r, _ in ranked])
+        ranked = [(r, cosine[r]) for r, _ in ranked]
+    hits = _make_hits(index, ranked)
     hits = _drop_overlaps(hits)[:top]
     for i, h in enumerate(hits, 1):
         h.rank = i
+        h.confident = _is_confident(h, mode, fusion, parsed.query, bool(phrases))
     return SearchResult(question=question, query=parsed.query, speakers=filters.speakers, hits=hits)
+
+
+def _cosines(
+    index: Index, vector: np.ndarray, dense: list[tuple[int, float]], rows: list[int]
+) -> dict[int, float]:
+    """Cosine of the question to each row: from the dense results, else from stored vectors."""
+    cosine = dict(dense)
+    missing = [r for r in rows if r not in cosine]
+    if missing:
+        cosine.update(zip(missing, (index.vectors_for(missing) @ vector).tolist(), strict=True))
+    return cosine
+
+
+def _fuse(
+    index: Index,
+    query: str,
+    vector: np.ndarray,
+    dense: list[tuple[int, float]],
+    lexical: list[tuple[int, float]],
+    fusion: str,
+) -> list[tuple[int, float]]:
+    """One ranking from the dense and lexical candidates."""
+    if fusion == "rrf":
+        return fuse_rrf([[r for r, _ in dense], [r for r, _ in lexical]])
+    if fusion != "weighted":
+        raise ValueError("fusion must be weighted or rrf")
+    rows = list(dict.fromkeys([r for r, _ in dense] + [r for r, _ in lexical]))
+    if not rows:
+        return []
+    cosine = _cosines(index, vector, dense, rows)
+    texts = [r["text"] for r in index.take(rows, ["text"])]
+    coverage = index.lexical.coverage(query, texts)
+    fused = {
+        r: FUSION_WEIGHT * cosine[r] + (1 - FUSION_WEIGHT) * c
+        for r, c in zip(rows, coverage, strict=True)
+    }
+    return sorted(fused.items(), key=lambda x: (-x[1], x[0]))
+
+
+def _is_confident(hit: Hit, mode: str, fusion: str, query: str, phrase: bool) -> bool:
+    if phrase:
+        return True  # the quoted words are in the passage
+    if mode == "hybrid" and fusion == "weighted":
+        return hit.score >= CONFIDENT_FUSED
+    if mode != "lexical":
+        return hit.score >= CONFIDENT_COSINE
+    _, words = split_query(query)
+    stems = {w.lower()[:5] for w in words}
+    text = {w[:5] for w in re.findall(r"\w+", hit.text.lower())}
+    return len(stems) >= 2 and len(stems & text) / len(stems) >= CONFIDENT_COVERAGE
 
 
 def _overlaps(a: Hit, b: Hit) -> bool:
@@ -313,7 +428,7 @@ def _drop_overlaps(hits: list[Hit]) -> list[Hit]:
 def _make_hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
     if not ranked:
         return []
-    rows = index.passages.take([r for r, _ in ranked]).to_pylist()
+    rows = index.take([r for r, _ in ranked])
     eps = index.episode_rows()
     hits = []
     for rank, ((_, score), row) in enumerate(zip(ranked, rows, strict=True), 1):
@@ -339,3 +454,55 @@ def _make_hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
             )
         )
     return hits
+
+
+def attach_context(index: Index, hits: list[Hit], n: int) -> None:
+    """Give each hit the ``n`` turns before and after its own turn (any speaker)."""
+    if n <= 0 or not hits:
+        return
+    import pyarrow.compute as pc
+
+    wanted = {h.episode_id for h in hits}
+    turns = index.turns.filter(pc.is_in(index.turns.column("episode_id"), pa_array(wanted)))
+    by_episode: dict[str, dict[int, dict[str, Any]]] = {}
+    for row in turns.to_pylist():
+        by_episode.setdefault(row["episode_id"], {})[row["turn_index"]] = row
+    keys = ("speaker", "speaker_source", "start", "end", "time_precision", "text")
+    for h in hits:
+        episode_turns = by_episode.get(h.episode_id, {})
+        pick = [episode_turns.get(i) for i in range(h.turn_index - n, h.turn_index + n + 1)]
+        rows = [{k: t[k] for k in keys} if t else None for t in pick]
+        h.context_before = [r for r in rows[:n] if r]
+        h.context_after = [r for r in rows[n + 1 :] if r]
+
+
+def pa_array(values: set[str]) -> Any:
+    import pyarrow as pa
+
+    return pa.array(sorted(values), type=pa.string())
+
+
+@dataclass
+class EpisodeGroup:
+    episode_id: str
+    episode_title: str
+    podcast: str | None
+    published: str | None
+    sources: list[str]
+    hits: list[Hit]
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "hits": [h.as_json() for h in self.hits]}
+
+
+def group_by_episode(hits: list[Hit]) -> list[EpisodeGroup]:
+    """Hits grouped by episode, groups in the order of their best hit."""
+    groups: dict[str, EpisodeGroup] = {}
+    for h in hits:
+        g = groups.get(h.episode_id)
+        if g is None:
+            g = groups[h.episode_id] = EpisodeGroup(
+                h.episode_id, h.episode_title, h.podcast, h.published, h.sources, []
+            )
+        g.hits.append(h)
+    return list(groups.values())

@@ -21,7 +21,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -79,6 +81,9 @@ def _schemas() -> dict[str, Any]:
     import pyarrow as pa
 
     people = pa.list_(pa.struct([("name", pa.string()), ("role", pa.string())]))
+    cues = pa.list_(
+        pa.struct([("start", pa.float64()), ("end", pa.float64()), ("text", pa.string())])
+    )
     return {
         PASSAGES: pa.schema(
             [
@@ -125,6 +130,7 @@ def _schemas() -> dict[str, Any]:
                 ("end", pa.float64()),
                 ("time_precision", pa.string()),
                 ("text", pa.string()),
+                ("cues", cues),
             ]
         ),
     }
@@ -146,6 +152,33 @@ def build_faiss(vectors: np.ndarray, kind: str = "flat") -> Any:
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
+
+
+_FLAT_HEADER = struct.Struct("<4siqqq?i")  # fourcc, d, ntotal, 2 unused, is_trained, metric
+
+
+def flat_faiss_vectors(path: Path) -> np.ndarray | None:
+    """The vectors of a FAISS IndexFlatIP file as a read-only memory map, or None if the
+    file is anything else. Layout (faiss/impl/index_write.cpp): "IxFI", the index header,
+    then the vector count as a uint64 and the float32 vectors; checked against the size."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_FLAT_HEADER.size + 8)
+            size = os.fstat(fh.fileno()).st_size
+    except OSError:
+        return None
+    if len(head) < _FLAT_HEADER.size + 8:
+        return None
+    fourcc, d, ntotal, _, _, _, metric = _FLAT_HEADER.unpack_from(head)
+    (count,) = struct.unpack_from("<Q", head, _FLAT_HEADER.size)
+    offset = _FLAT_HEADER.size + 8
+    if fourcc != b"IxFI" or metric != 0 or d <= 0 or ntotal < 0:
+        return None
+    if count != d * ntotal or size != offset + 4 * count:
+        return None
+    if ntotal == 0:
+        return np.zeros((0, d), dtype=np.float32)
+    return np.memmap(path, dtype="<f4", mode="r", offset=offset, shape=(ntotal, d))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -248,6 +281,9 @@ class Index:
             )
         # Resolve once so that a concurrent swap cannot mix two generations.
         self.root = self.path.resolve()
+        self._tables: dict[tuple[str, tuple[str, ...] | None], Any] = {}
+        self._columns: dict[str, list[str]] = {}
+        self._lists: dict[str, dict[str, list[Any]]] = {}  # filled by preload()
         try:
             self.manifest: dict[str, Any] = json.loads((self.root / MANIFEST).read_text())
         except (OSError, json.JSONDecodeError) as e:
@@ -270,14 +306,70 @@ class Index:
         return int(self.manifest["model"]["dimension"])
 
     def read_table(self, name: str, columns: list[str] | None = None) -> Any:
-        import pyarrow.parquet as pq
+        """A Parquet table of the generation (only ``columns`` if given), cached: a
+        generation never changes. ParquetFile, not pq.read_table, which imports
+        pyarrow.dataset (~0.05 s of a cold ``ask``)."""
+        key = (name, tuple(columns) if columns is not None else None)
+        cache = self._tables
+        if key in cache:
+            return cache[key]
+        if columns is not None and (name, None) in cache:
+            table = cache[(name, None)].select(columns)
+        else:
+            import pyarrow.parquet as pq
 
-        try:
-            return pq.read_table(self.root / name, columns=columns)
-        except (OSError, ValueError) as e:
-            raise IndexFormatError(
-                f"{self.root / name} is unreadable ({e}); rebuild the index"
-            ) from e
+            try:
+                table = pq.ParquetFile(self.root / name).read(columns=columns)
+            except (OSError, ValueError, KeyError) as e:
+                raise IndexFormatError(
+                    f"{self.root / name} is unreadable ({e}); rebuild the index"
+                ) from e
+        cache[key] = table
+        return table
+
+    def take(
+        self, rows: Sequence[int], columns: list[str] | None = None, name: str = PASSAGES
+    ) -> list[dict[str, Any]]:
+        """Some rows of a table as dicts, in the order given; by default every column but
+        ``embed_text`` (a copy of the text, only needed to re-embed, half the file). Row
+        slices, not Table.take, which imports pyarrow.compute (~0.05 s of a cold ``ask``)."""
+        base = [c for c in self.columns(name) if c != "embed_text"]
+        wanted = columns if columns is not None else base
+        lists = self._lists.get(name)
+        if lists is not None and all(c in lists for c in wanted):
+            return [{c: lists[c][int(r)] for c in wanted} for r in rows]
+        table = self.read_table(name, base if set(wanted) <= set(base) else None)
+        if columns is not None:
+            table = table.select(columns)
+        return [table.slice(int(r), 1).to_pylist()[0] for r in rows]
+
+    def preload(self) -> None:
+        """Load what queries read, for a long-lived process (``podsearch serve``): the
+        passage columns as Python lists (``take`` then costs microseconds), the episodes,
+        the vectors and the lexical index."""
+        base = [c for c in self.columns(PASSAGES) if c != "embed_text"]
+        table = self.read_table(PASSAGES, base)
+        self._lists[PASSAGES] = {c: table.column(c).to_pylist() for c in base}
+        _ = self.episodes, self.lexical
+        if self.stored_vectors is not None:
+            np.asarray(self.stored_vectors).sum()  # fault the memory map's pages in
+
+    def columns(self, name: str = PASSAGES) -> list[str]:
+        """The column names of a table, from its Parquet footer."""
+        if name not in self._columns:
+            full = self._tables.get((name, None))
+            if full is not None:
+                self._columns[name] = list(full.column_names)
+            else:
+                import pyarrow.parquet as pq
+
+                try:
+                    self._columns[name] = list(pq.ParquetFile(self.root / name).schema_arrow.names)
+                except (OSError, ValueError) as e:
+                    raise IndexFormatError(
+                        f"{self.root / name} is unreadable ({e}); rebuild the index"
+                    ) from e
+        return list(self._columns[name])
 
     @cached_property
     def passages(self) -> Any:
@@ -301,15 +393,76 @@ class Index:
     def lexical(self) -> LexicalIndex:
         return LexicalIndex(self.root / LEXICAL_DIR)
 
-    def vectors(self) -> np.ndarray:
-        """All passage vectors, row i for passage row i."""
+    @property
+    def faiss_kind(self) -> str:
+        return str(self.manifest.get("faiss", {}).get("type", "flat"))
+
+    @cached_property
+    def stored_vectors(self) -> np.ndarray | None:
+        """All vectors as a read-only memory map, without importing faiss: vectors.npy if
+        the generation has one, else the array inside a flat FAISS file; else None."""
         stored = self.root / VECTORS_FILE
         if stored.exists():
-            return np.load(stored)
+            return np.load(stored, mmap_mode="r")
+        if self.faiss_kind != "flat":
+            return None
+        return flat_faiss_vectors(self.root / FAISS_FILE)
+
+    def nearest(
+        self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """(row, inner product) of the k nearest passages, best first, among the rows in
+        ``allowed`` if given. A flat index is searched exactly with numpy on the memory-mapped
+        vectors (same results as FAISS, no faiss import on a cold start); others by FAISS."""
+        if k <= 0 or (allowed is not None and len(allowed) == 0):
+            return []
+        q = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
+        flat = self.stored_vectors if self.faiss_kind == "flat" else None
+        if flat is None:
+            return self._faiss_nearest(q, k, allowed)
+        ids = None if allowed is None else np.asarray(allowed, dtype=np.int64)
+        scores = (flat if ids is None else flat[ids]) @ q
+        if len(scores) == 0:
+            return []
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        rows = top if ids is None else ids[top]
+        # Best first; equal scores (passages with the same text) larger row first, as FAISS.
+        order = np.lexsort((-rows, -scores[top]))
+        return [(int(r), float(sc)) for r, sc in zip(rows[order], scores[top][order], strict=True)]
+
+    def _faiss_nearest(
+        self, q: np.ndarray, k: int, allowed: np.ndarray | None
+    ) -> list[tuple[int, float]]:
+        import faiss
+
+        fi = self.faiss
+        if fi.ntotal == 0:
+            return []
+        k = min(k, fi.ntotal if allowed is None else len(allowed))
+        if allowed is None:
+            scores, ids = fi.search(q.reshape(1, -1), k)
+        else:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+            scores, ids = fi.search(q.reshape(1, -1), k, params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def vectors(self) -> np.ndarray:
+        """All passage vectors, row i for passage row i."""
+        stored = self.stored_vectors
+        if stored is not None:
+            return np.array(stored, dtype=np.float32)
         index = self.faiss
         if index.ntotal == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return index.reconstruct_n(0, index.ntotal)
+
+    def vectors_for(self, rows: list[int]) -> np.ndarray:
+        """The vectors of some passage rows, without loading all of them."""
+        stored = self.stored_vectors
+        if stored is not None:
+            return np.asarray(stored[rows], dtype=np.float32)
+        return np.vstack([self.faiss.reconstruct(int(r)) for r in rows])
 
     def episode_rows(self) -> dict[str, dict[str, Any]]:
         return {row["episode_id"]: row for row in self.episodes.to_pylist()}

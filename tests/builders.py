@@ -217,6 +217,7 @@ def hand_contents(
                     "text",
                 )
             }
+            | {"cues": [{"start": row["start"], "end": row["end"], "text": text}]}
         )
     manifest = {
         "model": {"name": model, "dimension": dim, "normalized": True},

@@ -16,6 +16,9 @@ from types import ModuleType
 from ..errors import ReaderError, UnknownFormatError
 from ..models import Episode
 from . import (
+    apple_ttml,
+    assemblyai_json,
+    deepgram_json,
     markdown_speakers,
     markdown_transcript,
     podcasting_html,
@@ -24,6 +27,7 @@ from . import (
     text,
     webvtt,
     whisper_json,
+    youtube_json3,
 )
 
 # Order matters only for equal scores: more specific formats first.
@@ -33,7 +37,11 @@ READERS: list[ModuleType] = [
     webvtt,
     srt,
     podcasting_json,
+    assemblyai_json,
+    deepgram_json,
+    youtube_json3,
     whisper_json,
+    apple_ttml,
     podcasting_html,
     text,
 ]
@@ -110,7 +118,12 @@ def get_reader(name: str) -> ModuleType:
 def read_file(path: str | os.PathLike[str], format: str | None = None) -> ReadResult:
     """Read one transcript file into an Episode, detecting its format unless one is given."""
     p = Path(path)
-    text_ = load_text(p)
+    return read_text(load_text(p), p, format)
+
+
+def read_text(text_: str, path: str | os.PathLike[str], format: str | None = None) -> ReadResult:
+    """Read transcript text already loaded; ``path`` names it (its suffix breaks ties)."""
+    p = Path(path)
     reader = get_reader(format) if format else detect(text_, p)
     try:
         episode = reader.read(text_, p)

@@ -1,0 +1,478 @@
+"""A torch-free embedder: the index's sentence-transformers model exported to ONNX.
+
+The export (``export_model``) needs torch and sentence-transformers and runs once per model:
+at the end of an index build, which has loaded them anyway, or on the first query that
+finds no export. Queries then need only onnxruntime, tokenizers and numpy (``OnnxEmbedder``).
+
+Where exports live: a cache keyed by the model, ``$PODSEARCH_CACHE/onnx/<key>/`` (default
+``$XDG_CACHE_HOME/podsearch`` or ``~/.cache/podsearch``), not the index folder. The export
+depends only on the model, so every index built with it shares one copy (90 MB for the
+default model); an index stays a pure function of its sources; and a read-only or shared
+index still gets a fast query path. The key hashes the model name and the names, sizes and
+modification times of its files, so a changed model gets a new export.
+
+Each export folder holds ``model.onnx`` (the transformer, dynamic batch and sequence axes),
+``model.opt.onnx`` + ``model.opt.data`` (the same graph after onnxruntime's fusions, with
+its weights in a separate file: a session loads in ~0.05 s instead of ~0.15 s),
+``tokenizer.json`` (truncation at the model's max_seq_length, padding to the longest text
+of a batch: the bundled file of all-MiniLM-L6-v2 pads and truncates to a fixed 128, which
+would cut long passages) and ``podsearch_onnx.json`` (pooling modes, normalisation,
+prompt, lower-casing). It is written to a temporary folder and renamed into place only
+after its vectors matched sentence-transformers' on a set of test texts.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+from .errors import ModelLoadError
+
+EXPORT_VERSION = 1
+CONFIG_FILE = "podsearch_onnx.json"
+MODEL_FILE = "model.onnx"
+OPT_MODEL_FILE = "model.opt.onnx"
+OPT_DATA_FILE = "model.opt.data"  # its weights, stored apart: loading them is 3x faster
+TOKENIZER_FILE = "tokenizer.json"
+OPSET = 17
+POOLING_MODES = ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken")
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+MIN_COSINE = 0.999  # export self-check against sentence-transformers
+
+# Texts of mixed length used to check an export; one is longer than 128 tokens.
+CHECK_TEXTS = [
+    "distillation",
+    "What did Clem say about open source robotics?",
+    "Yeah.",
+    "The hub hosts a million models and datasets from the community, and usage keeps growing "
+    "every month as more companies publish open weights. " * 6,
+]
+
+
+class OnnxExportError(ModelLoadError):
+    """The model cannot be exported to ONNX or run by onnxruntime."""
+
+
+def cache_root() -> Path:
+    """``$PODSEARCH_CACHE``, else ``$XDG_CACHE_HOME/podsearch``, else ``~/.cache/podsearch``."""
+    env = os.environ.get("PODSEARCH_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "podsearch"
+
+
+def _hub_snapshot(name: str) -> str:
+    """The revision of a hub model in the local Hugging Face cache, if any (cheap lookup)."""
+    hub = Path(
+        os.environ.get("HF_HUB_CACHE")
+        or Path(os.environ.get("HF_HOME") or Path.home() / ".cache" / "huggingface") / "hub"
+    )
+    ref = hub / ("models--" + name.replace("/", "--")) / "refs" / "main"
+    try:
+        return ref.read_text().strip()
+    except OSError:
+        return ""
+
+
+def model_key(name: str, location: str) -> str:
+    """The cache key of a model: its name plus the listing of its files (or hub revision)."""
+    parts: list[Any] = [EXPORT_VERSION, name, location]
+    loc = Path(location)
+    if loc.is_dir():
+        for f in sorted(loc.rglob("*")):
+            if f.is_file():
+                st = f.stat()
+                parts.append([str(f.relative_to(loc)), st.st_size, st.st_mtime_ns])
+    else:
+        parts.append(_hub_snapshot(location))
+    digest = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:20]
+    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name.split("/")[-1])[:40]
+    return f"{slug}-{digest}"
+
+
+def export_dir(name: str) -> Path:
+    """The cache folder of ``name``'s export (which may not exist yet)."""
+    from .embedding import canonical_model_name, resolve_model_location
+
+    canonical = canonical_model_name(name)
+    return cache_root() / "onnx" / model_key(canonical, resolve_model_location(canonical))
+
+
+def find_export(name: str) -> Path | None:
+    """The folder of a complete export of ``name``, or None."""
+    folder = export_dir(name)
+    try:
+        config = json.loads((folder / CONFIG_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if config.get("export_version") != EXPORT_VERSION:
+        return None
+    if not (folder / TOKENIZER_FILE).is_file() or not (folder / MODEL_FILE).is_file():
+        return None
+    return folder
+
+
+# --------------------------------------------------------------------------- export
+
+
+def _st_config(st_model: Any) -> dict[str, Any]:
+    """Pooling, normalisation, lengths and prompt of a sentence-transformers model, or raise
+    OnnxExportError when its modules are not Transformer, Pooling and optional Normalize."""
+    modules = list(st_model)
+    kinds = [type(m).__name__ for m in modules]
+    if len(modules) < 2 or kinds[0] != "Transformer" or kinds[1] != "Pooling":
+        raise OnnxExportError(f"unsupported module layout {kinds} (need Transformer, Pooling)")
+    rest = kinds[2:]
+    if rest not in ([], ["Normalize"]):
+        raise OnnxExportError(f"unsupported modules after pooling: {rest}")
+    transformer, pooling = modules[0], modules[1]
+    mode = getattr(pooling, "pooling_mode", None)
+    if mode is None:  # sentence-transformers < 6: one boolean per mode
+        legacy = pooling.get_config_dict()
+        mode = [m for m in POOLING_MODES if legacy.get(_legacy_key(m))]
+    modes = [mode] if isinstance(mode, str) else list(mode)
+    if not modes or any(m not in POOLING_MODES for m in modes):
+        raise OnnxExportError(f"unsupported pooling mode {mode!r}")
+    prompt = ""
+    default_prompt = getattr(st_model, "default_prompt_name", None)
+    if default_prompt:
+        prompt = str(st_model.prompts.get(default_prompt, ""))
+        if prompt and not getattr(pooling, "include_prompt", True):
+            raise OnnxExportError("pooling that excludes the prompt is not supported")
+    tok = transformer.tokenizer
+    return {
+        "pooling": modes,
+        "normalize": rest == ["Normalize"],
+        "max_seq_length": int(st_model.max_seq_length),
+        "do_lower_case": bool(getattr(transformer, "do_lower_case", False)),
+        "prompt": prompt,
+        "padding_side": getattr(tok, "padding_side", "right") or "right",
+        "inputs": [n for n in tok.model_input_names if n in _INPUTS],
+    }
+
+
+def _legacy_key(mode: str) -> str:
+    return {
+        "cls": "pooling_mode_cls_token",
+        "max": "pooling_mode_max_tokens",
+        "mean": "pooling_mode_mean_tokens",
+        "mean_sqrt_len_tokens": "pooling_mode_mean_sqrt_len_tokens",
+        "weightedmean": "pooling_mode_weightedmean_tokens",
+        "lasttoken": "pooling_mode_lasttoken",
+    }[mode]
+
+
+def _save_tokenizer(hf_tokenizer: Any, config: dict[str, Any], path: Path) -> None:
+    """The fast tokenizer, set to truncate at max_seq_length and pad to the longest text."""
+    from tokenizers import Tokenizer
+
+    backend = getattr(hf_tokenizer, "backend_tokenizer", None) or getattr(
+        hf_tokenizer, "_tokenizer", None
+    )
+    if backend is None:
+        raise OnnxExportError("the model has no fast (tokenizers) tokenizer")
+    tok = Tokenizer.from_str(backend.to_str())
+    _configure_tokenizer(
+        tok,
+        config["max_seq_length"],
+        pad_id=int(hf_tokenizer.pad_token_id or 0),
+        pad_token=str(hf_tokenizer.pad_token or "[PAD]"),
+        side=config["padding_side"],
+    )
+    tok.save(str(path))
+
+
+def _configure_tokenizer(tok: Any, max_len: int, pad_id: int, pad_token: str, side: str) -> None:
+    tok.enable_truncation(max_length=max_len)
+    tok.enable_padding(direction=side, pad_id=pad_id, pad_token=pad_token, length=None)
+
+
+def export_model(name: str, st_model: Any = None) -> Path:
+    """Export ``name`` to ONNX in the cache and return its folder. Needs torch.
+
+    ``st_model`` is an already loaded SentenceTransformer of that model (saves a load).
+    Raises OnnxExportError when the model cannot be exported faithfully.
+    """
+    from .embedding import SentenceTransformerEmbedder, canonical_model_name
+
+    canonical = canonical_model_name(name)
+    final = export_dir(canonical)
+    if find_export(canonical):
+        return final
+    refused = final.with_name(final.name + ".unsupported")
+    if refused.is_file():  # a model already found impossible to export: don't retry
+        raise OnnxExportError(refused.read_text().strip())
+    try:
+        import torch
+    except ImportError as e:
+        raise OnnxExportError(f"torch is needed to export the model: {e}") from e
+    if st_model is None or str(getattr(st_model, "device", "cpu")) != "cpu":
+        st_model = SentenceTransformerEmbedder(canonical, device="cpu")._load()
+    try:
+        config = _st_config(st_model)
+    except OnnxExportError as e:
+        _refuse(refused, e)
+    transformer = st_model[0]
+    hf_model = transformer.auto_model
+    names = config["inputs"]
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+    try:
+
+        class _Wrapper(torch.nn.Module):
+            def __init__(self, model: Any) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, *inputs: Any) -> Any:
+                out = self.model(**dict(zip(names, inputs, strict=True)), return_dict=True)
+                return out.last_hidden_state
+
+        sample = transformer.tokenizer(
+            ["a short text", "a somewhat longer text with more tokens in it"],
+            padding=True,
+            truncation=True,
+            return_tensors="pt",
+        )
+        axes = {n: {0: "batch", 1: "sequence"} for n in [*names, "token_embeddings"]}
+        wrapper = _Wrapper(hf_model).eval()
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about constant shapes
+            torch.onnx.export(
+                wrapper,
+                tuple(sample[n] for n in names),
+                str(tmp / MODEL_FILE),
+                input_names=names,
+                output_names=["token_embeddings"],
+                dynamic_axes=axes,
+                opset_version=OPSET,
+                do_constant_folding=True,
+                dynamo=False,
+            )
+        _save_tokenizer(transformer.tokenizer, config, tmp / TOKENIZER_FILE)
+        dim = int(st_model.encode(["x"], convert_to_numpy=True).shape[1])
+        config.update(
+            {"export_version": EXPORT_VERSION, "model": canonical, "dimension": dim, "opset": OPSET}
+        )
+        (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+        _save_optimized(tmp)
+        try:
+            _check_export(tmp, st_model, canonical)
+        except OnnxExportError as e:
+            _refuse(refused, e)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not find_export(canonical):  # not a concurrent export that won the race
+                raise
+    except OnnxExportError:
+        raise
+    except Exception as e:
+        raise OnnxExportError(f"ONNX export of {canonical!r} failed: {e}") from e
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _refuse(marker: Path, error: OnnxExportError) -> NoReturn:
+    """Remember that a model cannot be exported faithfully, then raise."""
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(f"{error}\n")
+    raise error
+
+
+def _save_optimized(folder: Path) -> None:
+    """Write onnxruntime's optimised graph beside the model, weights in their own file.
+
+    Loading it skips the graph rewriting, and external weights load much faster than a
+    90 MB protobuf. EXTENDED, not ALL: ALL adds layout changes specific to this CPU.
+    """
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    opts.optimized_model_filepath = str(folder / OPT_MODEL_FILE)
+    opts.add_session_config_entry(
+        "session.optimized_model_external_initializers_file_name", OPT_DATA_FILE
+    )
+    opts.add_session_config_entry(
+        "session.optimized_model_external_initializers_min_size_in_bytes", "1024"
+    )
+    ort.InferenceSession(str(folder / MODEL_FILE), opts, providers=["CPUExecutionProvider"])
+
+
+def _check_export(folder: Path, st_model: Any, name: str) -> None:
+    """Refuse an export whose vectors differ from sentence-transformers'."""
+    want = st_model.encode(CHECK_TEXTS, convert_to_numpy=True, normalize_embeddings=True)
+    got = OnnxEmbedder(folder, name=name).encode(CHECK_TEXTS)
+    want = want / np.linalg.norm(want, axis=1, keepdims=True)
+    cos = float(np.min(np.sum(want * got, axis=1)))
+    if not cos >= MIN_COSINE:
+        raise OnnxExportError(f"ONNX vectors differ from sentence-transformers' (cosine {cos:.4f})")
+
+
+# --------------------------------------------------------------------------- runtime
+
+
+def _pool(tokens: np.ndarray, mask: np.ndarray, modes: list[str]) -> np.ndarray:
+    """Pool token embeddings (batch, seq, dim) with the attention mask, like sentence-
+    transformers' Pooling: the modes' vectors are concatenated in the given order."""
+    m = mask.astype(np.float32)[:, :, None]
+    out = []
+    for mode in modes:
+        if mode == "cls":
+            first = mask.argmax(axis=1)
+            out.append(tokens[np.arange(len(tokens)), first])
+        elif mode == "max":
+            out.append(np.where(m > 0, tokens, -np.inf).max(axis=1))
+        elif mode in ("mean", "mean_sqrt_len_tokens"):
+            total = (tokens * m).sum(axis=1)
+            count = np.clip(m.sum(axis=1), 1e-9, None)
+            out.append(total / (count if mode == "mean" else np.sqrt(count)))
+        elif mode == "weightedmean":
+            pad = mask.argmax(axis=1)[:, None, None]
+            w = np.arange(1, tokens.shape[1] + 1, dtype=np.float32)[None, :, None] - pad
+            wm = m * w
+            out.append((tokens * wm).sum(axis=1) / np.clip(wm.sum(axis=1), 1e-9, None))
+        elif mode == "lasttoken":
+            seq = mask.shape[1]
+            rev = mask[:, ::-1]
+            last = np.where(rev.max(axis=1) == 0, 0, seq - 1 - rev.argmax(axis=1))
+            out.append(tokens[np.arange(len(tokens)), last] * m[np.arange(len(tokens)), last])
+        else:
+            raise OnnxExportError(f"unsupported pooling mode {mode!r}")
+    return np.concatenate(out, axis=1) if len(out) > 1 else out[0]
+
+
+def session_options(threads: int | None = None, optimized: bool = True) -> Any:
+    """onnxruntime options: ``threads`` intra-op threads (default: CPU count, at most 4), no
+    thread spinning (the machine is shared), and no graph rewriting when loading the
+    already optimised file."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+    opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.graph_optimization_level = (
+        ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        if optimized
+        else ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    )
+    return opts
+
+
+class OnnxEmbedder:
+    """The ``Embedder`` of an export folder: tokenizers + onnxruntime + numpy, no torch.
+
+    The onnxruntime session is created in a background thread started by the constructor
+    (onnxruntime releases the GIL while it loads), so a caller can read its index meanwhile;
+    ``encode`` waits for it.
+    """
+
+    def __init__(
+        self, folder: Path | str, *, name: str | None = None, threads: int | None = None
+    ) -> None:
+        self.folder = Path(folder)
+        self.config: dict[str, Any] = json.loads((self.folder / CONFIG_FILE).read_text())
+        self.name = name or str(self.config["model"])
+        self.dim = int(self.config["dimension"])
+        self.max_seq_length = int(self.config["max_seq_length"])
+        self._threads = threads
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._error: BaseException | None = None
+        # Imported here, not in the thread: importing is Python work that would only compete
+        # for the GIL with the caller's own imports; the session load then runs alongside.
+        try:
+            import onnxruntime  # noqa: F401
+            import tokenizers  # noqa: F401
+        except ImportError as e:
+            self._error = e
+        self._thread = threading.Thread(target=self._load, name="podsearch-onnx", daemon=True)
+        self._thread.start()
+        # A process that ends early (an error, --help) lets the load finish first: a daemon
+        # thread inside onnxruntime during interpreter shutdown can crash it.
+        atexit.register(self._thread.join, 10.0)
+
+    def _load(self) -> None:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            self._session = self._open_session(ort)
+            tok = Tokenizer.from_file(str(self.folder / TOKENIZER_FILE))
+            padding = tok.padding or {}
+            _configure_tokenizer(
+                tok,
+                self.max_seq_length,
+                pad_id=int(padding.get("pad_id", 0)),
+                pad_token=str(padding.get("pad_token", "[PAD]")),
+                side=self.config.get("padding_side", "right"),
+            )
+            self._tokenizer = tok
+        except BaseException as e:  # reported by encode, in the caller's thread
+            self._error = e
+
+    def _open_session(self, ort: Any) -> Any:
+        """The optimised model if present and loadable, else the plain export."""
+        opt = self.folder / OPT_MODEL_FILE
+        if opt.is_file() and (self.folder / OPT_DATA_FILE).is_file():
+            try:
+                return ort.InferenceSession(
+                    str(opt), session_options(self._threads), providers=["CPUExecutionProvider"]
+                )
+            except Exception:  # e.g. written by another onnxruntime version: use the original
+                pass
+        return ort.InferenceSession(
+            str(self.folder / MODEL_FILE),
+            session_options(self._threads, optimized=False),
+            providers=["CPUExecutionProvider"],
+        )
+
+    def wait(self) -> None:
+        """Block until the session is loaded; raise OnnxExportError if it could not be."""
+        self._thread.join()
+        if self._error is not None:
+            raise OnnxExportError(f"cannot load ONNX model {self.folder}: {self._error}")
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+        self.wait()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        prompt = self.config.get("prompt") or ""
+        lower = self.config.get("do_lower_case", False)
+        prepared = [prompt + (t.strip().lower() if lower else t.strip()) for t in texts]
+        out = np.zeros((len(prepared), self.dim), dtype=np.float32)
+        order = sorted(range(len(prepared)), key=lambda i: len(prepared[i]))
+        for lo in range(0, len(order), batch_size):
+            idx = order[lo : lo + batch_size]
+            out[idx] = self._encode_batch([prepared[i] for i in idx])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        feeds = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        feeds = {n: feeds[n] for n in self.config["inputs"]}
+        (tokens,) = self._session.run(["token_embeddings"], feeds)
+        vectors = _pool(tokens, feeds["attention_mask"], self.config["pooling"])
+        # Always normalised, like every podsearch embedder (inner product = cosine).
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32, copy=False)

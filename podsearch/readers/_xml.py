@@ -1,0 +1,68 @@
+"""XML helpers shared by the TTML reader and the feed reader: safe parsing, namespaced names.
+
+Parsing uses the standard library's ElementTree (expat), which never fetches external
+entities and, with expat >= 2.4, limits entity expansion. Documents declaring entities are
+refused outright, so an "XML bomb" cannot get in. HTML named entities such as ``&nbsp;``,
+which real feeds often contain although XML does not define them, are converted to numeric
+character references and the parse is retried.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from html.entities import name2codepoint
+
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_NAMED_REF = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
+_XML_NAMED = {b"amp", b"lt", b"gt", b"quot", b"apos"}
+
+
+def _numeric_refs(data: bytes) -> bytes:
+    def repl(m: re.Match[bytes]) -> bytes:
+        name = m.group(1)
+        cp = name2codepoint.get(name.decode("ascii"))
+        if name in _XML_NAMED or cp is None:
+            return m.group(0)
+        return b"&#%d;" % cp
+
+    return _NAMED_REF.sub(repl, data)
+
+
+def parse_xml(data: bytes | str) -> ET.Element:
+    """The root element, or ValueError saying where and why the XML is broken."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if isinstance(data, str):
+        # The text is decoded already: drop an encoding declaration that no longer holds.
+        raw = re.sub(rb"\A(\s*<\?xml[^>]*?)\s+encoding=[\"'][^\"']*[\"']", rb"\1", raw)
+    if _ENTITY_DECL.search(raw):
+        raise ValueError("the XML declares entities, which are refused (possible XML bomb)")
+    try:
+        return ET.fromstring(raw)
+    except ET.ParseError as e:
+        if str(e).startswith("undefined entity"):
+            try:
+                return ET.fromstring(_numeric_refs(raw))
+            except ET.ParseError as e2:
+                e = e2
+        line, col = e.position
+        reason = str(e).split(":")[0]
+        raise ValueError(f"not well-formed XML at line {line} column {col + 1}: {reason}") from None
+
+
+def local_name(tag: object) -> str:
+    """The tag or attribute name without its "{namespace}" part."""
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def namespace(tag: object) -> str:
+    """The namespace URI of a tag or attribute name; "" when it has none."""
+    return tag[1:].partition("}")[0] if isinstance(tag, str) and tag.startswith("{") else ""
+
+
+def attr(el: ET.Element, name: str) -> str | None:
+    """The value of the attribute with this local name, in whatever namespace."""
+    for key, value in el.attrib.items():
+        if local_name(key) == name:
+            return value
+    return None

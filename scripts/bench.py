@@ -1,0 +1,392 @@
+#!/usr/bin/env python3
+"""Benchmark podsearch end to end on growing slices of a VTT corpus; print one table.
+
+Usage:
+  python scripts/bench.py [--sizes 5,20] [--corpus DIR] [--work DIR] [--faiss flat,hnsw,ivf]
+
+For each size N (the first N episodes of the corpus, in episode order) it measures, each in a
+fresh process like a user would run it:
+
+- build: ``podsearch index`` of the N files into a new index (wall time, passages/s, peak RSS
+  of that process), and the ratio of that rate to the model's raw encode rate
+  (``SentenceTransformer.encode``, batch 32, measured here on up to --raw-sample passages of
+  the same index);
+- the index's size on disk (its generation folder; the model's ONNX export is a per-model
+  cache shared by all indexes and counted apart);
+- cold ``podsearch ask --json`` (median of --cold-runs), warm latency through
+  ``podsearch serve`` (p50/p95 of --warm-queries HTTP queries), re-index of the unchanged
+  files;
+- FAISS on the index's real vectors, for each index type: build time, size, single-query
+  latency and recall@10 against exact search, with questions embedded by the query model.
+
+Also ``python -c "import sentence_transformers"`` (median of --import-runs), the yardstick of
+the cold-start budget. The default run (sizes 5,20) takes a few minutes on 2 cores; the full
+corpus is ``--sizes 10,40,160,309``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from podsearch.store import Index, build_faiss  # noqa: E402
+
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "seenunseen" / "transcripts_vtt"
+DEV_QUERIES = ROOT.parent / "shared" / "eval" / "dev" / "queries.jsonl"
+QUESTIONS = [
+    "what did they say about the license raj",
+    "how does inflation affect the poor",
+    "why are Indian cities so badly planned",
+    "what is the role of the state in education",
+    "the problem with farm subsidies",
+    "what did the guest say about free speech",
+    "how do markets help the poor",
+    "regulation of startups in India",
+    "what happened in 1991",
+    "the tragedy of the commons",
+]
+
+
+def podsearch_cmd() -> list[str]:
+    """The installed console script next to this interpreter, else ``python -m podsearch``."""
+    script = Path(sys.executable).parent / "podsearch"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "podsearch"]
+
+
+def run_child(cmd: list[str], timeout: float = 7200) -> tuple[float, int, str, str]:
+    """(wall seconds, peak RSS in MB, stdout, stderr) of a fresh process; raises on failure."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate(timeout=timeout)
+    wall = time.perf_counter() - t0
+    # The child is reaped by communicate(); its own peak RSS comes from wait4 only before
+    # that, so take the running maximum over all children (builds are the largest ones).
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
+    return wall, peak, out, err
+
+
+def run_measured(cmd: list[str], timeout: float = 7200) -> tuple[float, int, str, str]:
+    """Like run_child, with the peak RSS of this very process (os.wait4)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        deadline = t0 + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                raise TimeoutError(" ".join(cmd))
+            time.sleep(0.02)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stderr[-2000:]}")
+    return wall, usage.ru_maxrss // 1024, stdout, stderr
+
+
+def episode_number(path: Path) -> int:
+    m = re.search(r"(\d+)", path.name)
+    return int(m.group(1)) if m else 0
+
+
+def make_library(corpus: Path, n: int, work: Path) -> Path:
+    files = sorted(corpus.glob("*.vtt"), key=episode_number)[:n]
+    if len(files) < n:
+        raise SystemExit(f"{corpus} has {len(files)} VTT files, fewer than {n}")
+    lib = work / f"lib-{n}"
+    lib.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        link = lib / f.name
+        if not link.exists():
+            link.symlink_to(f.resolve())
+    return lib
+
+
+def du(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def import_st_seconds(runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import sentence_transformers"], check=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+class RawEncoder:
+    """sentence-transformers itself, loaded once in this process: the reference rate."""
+
+    def __init__(self) -> None:
+        from podsearch.embedding import SentenceTransformerEmbedder
+
+        self.model = SentenceTransformerEmbedder("default", device="cpu")._load()
+
+    def rate(self, texts: list[str]) -> float:
+        self.model.encode(texts[:32], batch_size=32)
+        t0 = time.perf_counter()
+        self.model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+        return len(texts) / (time.perf_counter() - t0)
+
+
+def questions() -> list[str]:
+    qs = list(QUESTIONS)
+    if DEV_QUERIES.exists():
+        qs += [json.loads(line)["query"] for line in DEV_QUERIES.open() if line.strip()]
+    return qs
+
+
+def cold_ask(index: Path, runs: int) -> float:
+    qs = questions()
+    times = []
+    for i in range(runs):
+        wall, _, out, _ = run_child(
+            [*podsearch_cmd(), "ask", qs[i % len(qs)], "--index", str(index), "--json"]
+        )
+        json.loads(out)
+        times.append(wall)
+    return statistics.median(times)
+
+
+def warm_latency(index: Path, n: int) -> tuple[float, float]:
+    """(p50, p95) in ms of n questions through a fresh `podsearch serve` over HTTP."""
+    proc = subprocess.Popen(
+        [*podsearch_cmd(), "serve", "--index", str(index), "--port", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = None
+        deadline = time.monotonic() + 120
+        while url is None and time.monotonic() < deadline:
+            line = proc.stderr.readline() if proc.stderr else ""
+            if not line and proc.poll() is not None:
+                raise RuntimeError("podsearch serve exited")
+            m = re.search(r"(http://[\d.]+:\d+)", line)
+            url = m.group(1) if m else None
+        if url is None:
+            raise RuntimeError("podsearch serve did not start")
+        qs = questions()
+        times = []
+        for i in range(n):
+            q = urllib.parse.urlencode({"q": qs[i % len(qs)], "top": 10})
+            t0 = time.perf_counter()
+            with urllib.request.urlopen(f"{url}/ask?{q}", timeout=60) as resp:
+                json.loads(resp.read())
+            times.append(1000 * (time.perf_counter() - t0))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
+
+
+def build_ivf(vectors: np.ndarray) -> Any:
+    """IVF-Flat, inner product: nlist ~ 4 sqrt(n) lists of >= 39 training vectors each (FAISS's
+    minimum), nprobe a quarter of them and at least 8. Not an index type podsearch writes:
+    here to show what it would give against flat and HNSW."""
+    import faiss
+
+    n, dim = vectors.shape
+    nlist = max(1, min(int(4 * n**0.5), n // 39))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.nprobe = min(nlist, max(8, nlist // 4))
+    index.train(vectors)
+    index.add(vectors)
+    return index
+
+
+def faiss_rows(index: Path, kinds: list[str], k: int = 10) -> list[dict[str, Any]]:
+    """Build each FAISS type on the index's vectors; latency and recall@k vs exact search."""
+    import faiss
+
+    from podsearch.embedding import load_query_embedder
+
+    idx = Index(index)
+    vectors = np.ascontiguousarray(idx.vectors(), dtype=np.float32)
+    embedder = load_query_embedder(idx.model)
+    texts = idx.read_table("passages.parquet", ["text"]).column(0).to_pylist()
+    rng = random.Random(0)
+    # Real questions, plus the opening words of random passages as look-alike questions.
+    qtexts = questions() + [" ".join(t.split()[:12]) for t in rng.sample(texts, 60)]
+    queries = embedder.encode(qtexts)
+    exact = np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :k]
+    rows = []
+    numpy_times = []
+    for q in queries:
+        t0 = time.perf_counter()
+        idx.nearest(q, k)
+        numpy_times.append(1000 * (time.perf_counter() - t0))
+    rows.append(
+        {
+            "kind": "numpy exact (ask's path)",
+            "build_s": 0.0,
+            "mb": vectors.nbytes / 1e6,
+            "ms": statistics.median(numpy_times),
+            "recall": 1.0,
+        }
+    )
+    for kind in kinds:
+        t0 = time.perf_counter()
+        fi = build_ivf(vectors) if kind == "ivf" else build_faiss(vectors, kind)
+        build_s = time.perf_counter() - t0
+        size = len(faiss.serialize_index(fi))
+        found, times = [], []
+        for q in queries:
+            t0 = time.perf_counter()
+            _, ids = fi.search(q.reshape(1, -1), k)
+            times.append(1000 * (time.perf_counter() - t0))
+            found.append(ids[0])
+        recall = float(
+            np.mean([len(set(f) & set(e)) / k for f, e in zip(found, exact, strict=True)])
+        )
+        label = kind
+        if kind == "hnsw":
+            label += f" (M=32, efSearch={fi.hnsw.efSearch})"
+        elif kind == "ivf":
+            label += f" (nlist={fi.nlist}, nprobe={fi.nprobe})"
+        rows.append(
+            {
+                "kind": label,
+                "build_s": build_s,
+                "mb": size / 1e6,
+                "ms": statistics.median(times),
+                "recall": recall,
+            }
+        )
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sizes", default="5,20", help="episode counts, e.g. 10,40,160,309")
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--work", type=Path, help="folder for libraries and indexes [temporary]")
+    ap.add_argument("--faiss", default="flat,hnsw,ivf", help="FAISS index types to compare")
+    ap.add_argument("--raw-sample", type=int, default=512, help="passages for the raw rate")
+    ap.add_argument("--cold-runs", type=int, default=5)
+    ap.add_argument("--warm-queries", type=int, default=50)
+    ap.add_argument("--import-runs", type=int, default=3)
+    a = ap.parse_args()
+    sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
+    work = a.work or Path(tempfile.mkdtemp(prefix="podsearch-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    kinds = [k for k in a.faiss.split(",") if k]
+    print(f"podsearch bench: sizes {sizes}, corpus {a.corpus}, work {work}", flush=True)
+    print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}", flush=True)
+
+    st_import = import_st_seconds(a.import_runs)
+    print(f'python -c "import sentence_transformers": {st_import:.2f} s', flush=True)
+    raw = RawEncoder()
+    rows, faiss_tables = [], {}
+    for n in sizes:
+        lib = make_library(a.corpus, n, work)
+        ix = work / f"ix-{n}"
+        if ix.exists() or ix.is_symlink():
+            shutil.rmtree(work / f".ix-{n}.podsearch", ignore_errors=True)
+            ix.unlink() if ix.is_symlink() else shutil.rmtree(ix)
+        build_s, build_rss, out, _ = run_measured(
+            [*podsearch_cmd(), "index", str(lib), "--index", str(ix), "--json"]
+        )
+        report = json.loads(out)
+        passages = report["passages_total"]
+        texts = Index(ix).read_table("passages.parquet", ["embed_text"]).column(0).to_pylist()
+        sample = random.Random(n).sample(texts, min(a.raw_sample, len(texts)))
+        raw_rate = raw.rate(sample)
+        cold = cold_ask(ix, a.cold_runs)
+        p50, p95 = warm_latency(ix, a.warm_queries)
+        reindex_s, _, _, _ = run_measured(
+            [*podsearch_cmd(), "index", str(lib), "--index", str(ix), "--json"]
+        )
+        row = {
+            "episodes": n,
+            "passages": passages,
+            "build_s": build_s,
+            "rate": passages / build_s,
+            "raw_rate": raw_rate,
+            "in_process_s": report.get("seconds", float("nan")),
+            "disk_mb": du(ix.resolve()) / 1e6,
+            "rss_mb": build_rss,
+            "cold_s": cold,
+            "warm_p50": p50,
+            "warm_p95": p95,
+            "reindex_s": reindex_s,
+        }
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        faiss_tables[n] = faiss_rows(ix, kinds)
+
+    head = (
+        f"{'eps':>4} {'passages':>8} {'build s':>8} {'p/s':>6} {'raw p/s':>7} {'ratio':>5} "
+        f"{'disk MB':>7} {'RSS MB':>6} {'cold ask s':>10} {'warm p50/p95 ms':>15} "
+        f"{'re-index s':>10}"
+    )
+    print()
+    print(head)
+    for r in rows:
+        print(
+            f"{r['episodes']:>4} {r['passages']:>8} {r['build_s']:>8.1f} {r['rate']:>6.1f} "
+            f"{r['raw_rate']:>7.1f} {r['rate'] / r['raw_rate']:>5.2f} {r['disk_mb']:>7.1f} "
+            f"{r['rss_mb']:>6} {r['cold_s']:>10.3f} "
+            f"{r['warm_p50']:>7.1f}/{r['warm_p95']:<7.1f} {r['reindex_s']:>10.2f}"
+        )
+    print(
+        f"\nimport sentence_transformers: {st_import:.2f} s; cold ask / import: "
+        + ", ".join(f"{r['cold_s'] / st_import:.3f}" for r in rows)
+    )
+    print(
+        "build = wall time of a fresh `podsearch index` process (interpreter, imports, model "
+        "load, reading, chunking, embedding, writing); ratio = build p/s / raw encode p/s."
+    )
+    from podsearch.onnx_backend import cache_root
+
+    onnx_mb = du(cache_root() / "onnx") / 1e6 if (cache_root() / "onnx").exists() else 0.0
+    print(f"ONNX export cache (per model, shared by all indexes): {onnx_mb:.0f} MB")
+    for n, table in faiss_tables.items():
+        print(f"\nFAISS on the real vectors of {n} episodes (single query, k=10):")
+        print(f"  {'index':<34} {'build s':>7} {'MB':>7} {'ms/query':>8} {'recall@10':>9}")
+        for t in table:
+            print(
+                f"  {t['kind']:<34} {t['build_s']:>7.2f} {t['mb']:>7.1f} {t['ms']:>8.3f} "
+                f"{t['recall']:>9.3f}"
+            )
+    if a.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
