@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import PassageNotFoundError
 from .models import EXACT, UNTIMED
+from .speakers import is_anonymous_label
 from .text import format_timestamp
 
 if TYPE_CHECKING:
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
 GENRE = "Audio podcast episode"
 HOST_ROLES = {"host", "co-host", "cohost"}
 GUEST_ROLES = {"guest"}
-# Diarization labels and placeholders that name nobody.
-_NOT_A_NAME = re.compile(r"^(speaker|spk|unknown|unidentified|voice)?[\s_-]*\d*$", re.IGNORECASE)
 _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "le", "la",
               "dos", "das", "ter", "ten", "zu"}  # fmt: skip
 _SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
@@ -127,7 +126,7 @@ class Citable:
 def person_name(name: str | None) -> str | None:
     """The name stripped, or None for empty names and diarization labels."""
     name = " ".join((name or "").split())
-    if not name or _NOT_A_NAME.match(name):
+    if not name or not name.strip() or is_anonymous_label(name):
         return None
     return name
 

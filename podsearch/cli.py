@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import typer
@@ -47,6 +48,20 @@ CiteOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+DeviceOpt = Annotated[
+    str,
+    typer.Option(help="Where to embed: auto (a GPU when torch sees one), cpu, cuda, mps."),
+]
+NoWaitOpt = Annotated[
+    bool,
+    typer.Option("--no-wait", help="Fail at once if another process is writing the index."),
+]
+
+
+def _waiting(message: str) -> None:
+    err.print(f"[yellow]Note:[/yellow] {escape(message)}")
 
 
 def _index_dir(index: Path | None) -> Path:
@@ -100,6 +115,8 @@ def _print_report(report: Any) -> None:
     if report.formats:
         fmts = ", ".join(f"{n} {k}" for k, n in sorted(report.formats.items()))
         out.print(f"  formats read: {fmts}")
+    if report.episodes_removed:
+        out.print(f"  episodes removed: {report.episodes_removed}")
     if report.failed:
         out.print(f"  [red]failed: {len(report.failed)} file(s)[/red]")
         for f in report.failed:
@@ -116,12 +133,14 @@ def index(
     ] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first unreadable file.")] = False,
     as_json: JsonOpt = False,
-    device: Annotated[
-        str,
-        typer.Option(help="Where to embed: auto (a GPU when torch sees one), cpu, cuda, mps."),
-    ] = "auto",
+    device: DeviceOpt = "auto",
+    prune: Annotated[
+        bool, typer.Option(help="Also drop indexed episodes whose source files are gone.")
+    ] = False,
+    no_wait: NoWaitOpt = False,
 ) -> None:
-    """Add transcripts to an index (unchanged files are skipped, changed ones replaced)."""
+    """Add transcripts or feeds to an index (unchanged files are skipped, changed ones
+    replaced, sources of one episode merged)."""
     gc.enable()  # long-running: collect as usual (main() turns it off for start-up)
     from .indexing import index_paths
 
@@ -133,6 +152,9 @@ def index(
             strict=strict,
             progress=_progress_printer(),
             device=device,
+            prune=prune,
+            wait=not no_wait,
+            on_wait=_waiting,
         )
     if as_json:
         out.print_json(data=report.as_dict())
@@ -161,16 +183,35 @@ def _ensure_index(index_dir: Path) -> None:
 
 
 def _when(hit: Any) -> str:
-    from .models import EXACT
+    """h:mm:ss, "≈" when interpolated, "≈… (estimated)" when only a speaking rate gave it."""
+    from .models import ESTIMATED, EXACT
     from .text import format_timestamp
 
     if hit.start is None:
         return "untimed"
     approx = "" if hit.time_precision == EXACT else "≈"
-    return approx + format_timestamp(hit.start)
+    note = " (estimated)" if hit.time_precision == ESTIMATED else ""
+    return approx + format_timestamp(hit.start) + note
 
 
-def _render_hits(result: Any, citations: list[Any] | None = None) -> None:
+def _who(speaker: str | None, speaker_source: str | None) -> str:
+    """The speaker as shown: never a diarization label as if it were a name, never a guess
+    as if it were a fact."""
+    from .models import INFERRED
+    from .speakers import display_name
+
+    name = display_name(speaker)
+    return f"{name} (inferred)" if speaker and speaker_source == INFERRED else name
+
+
+def _render_context(turns: list[dict[str, Any]]) -> None:
+    for t in turns:
+        text = t["text"] if len(t["text"]) <= 300 else t["text"][:300] + "…"
+        who = escape(_who(t["speaker"], t["speaker_source"]))
+        out.print(f"   [dim]{who} at {_when(SimpleNamespace(**t))}: {escape(text)}[/dim]")
+
+
+def _render_hits(result: Any, citations: list[Any] | None = None, group: bool = False) -> None:
     if result.speakers:
         who = escape(", ".join(result.speakers))
         err.print(f"[dim]Speaker: {who} · topic: {escape(result.query)}[/dim]")
@@ -182,19 +223,29 @@ def _render_hits(result: Any, citations: list[Any] | None = None) -> None:
             "[yellow]No confident match: nothing in the library seems to answer this. "
             "The nearest passages:[/yellow]\n"
         )
+    last_episode = None
     for hit in result.hits:
-        speaker = escape(hit.speaker or "unknown speaker")
+        speaker = escape(_who(hit.speaker, hit.speaker_source))
         show = " · ".join(escape(x) for x in (hit.podcast, hit.published) if x)
         weak = "" if hit.confident else "  [yellow]weak match[/yellow]"
+        if group and hit.episode_id != last_episode:
+            out.print(
+                f"[bold underline]{escape(hit.episode_title)}[/bold underline]"
+                + (f" — {show}" if show else "")
+            )
         out.print(
             f"[bold]{hit.rank}. {speaker}[/bold] at [cyan]{_when(hit)}[/cyan]"
             f"  [dim]score {hit.score:.3f}  id {hit.passage_id}[/dim]{weak}"
         )
-        out.print(f"   {escape(hit.episode_title)}" + (f" — {show}" if show else ""))
+        if not group:
+            out.print(f"   {escape(hit.episode_title)}" + (f" — {show}" if show else ""))
+        _render_context(getattr(hit, "context_before", None) or [])
         out.print(f"   “{escape(hit.text)}”", soft_wrap=True)
+        _render_context(getattr(hit, "context_after", None) or [])
         if citations:
             _print_citation(citations[hit.rank - 1])
         out.print()
+        last_episode = hit.episode_id
 
 
 @app.command()
@@ -219,6 +270,13 @@ def ask(
         str, typer.Option(help="hybrid (BM25 + embeddings), semantic or lexical.")
     ] = "hybrid",
     model: Annotated[str | None, typer.Option(help="Must match the index's model.")] = None,
+    context: Annotated[
+        int, typer.Option("--context", min=0, max=20, help="Show N turns before and after.")
+    ] = 0,
+    group: Annotated[
+        str | None,
+        typer.Option("--group", metavar="episode", help="Group the hits by episode."),
+    ] = None,
     as_json: JsonOpt = False,
     cite: CiteOpt = None,
     server: Annotated[
@@ -237,11 +295,13 @@ def ask(
     index_dir = _index_dir(index)
     if not server and mode != "lexical":
         _prefetch_query_model(index_dir, model)  # first: it loads while the rest imports
-    from .search import MODES, Filters, search
+    from .search import MODES, Filters, attach_context, order_by_episode, search
     from .store import Index
 
     if mode not in MODES:
         raise typer.BadParameter(f"use one of {', '.join(MODES)}", param_hint="--mode")
+    if group not in (None, "episode"):
+        raise typer.BadParameter("the only grouping is 'episode'", param_hint="--group")
     remote = None
     if server:
         params = {
@@ -264,8 +324,6 @@ def ask(
         if cite:
             _check_style(cite)
         if remote is not None:
-            from types import SimpleNamespace
-
             result: Any = SimpleNamespace(**{**remote, "hits": []})
             result.hits = [SimpleNamespace(**h) for h in remote["hits"]]
             hit_dicts = remote["hits"]
@@ -281,14 +339,34 @@ def ask(
                 until=until,
             )
             result = search(idx, question, top=top, filters=filters, model=model, mode=mode)
+            if group:
+                result.hits = order_by_episode(result.hits)
+            attach_context(idx, result.hits, context)
             hit_dicts = [h.as_json() for h in result.hits]
         citations = _cite_hits(index_dir, result.hits, cite) if cite else None
     if as_json:
         for h, c in zip(hit_dicts, citations or [], strict=False):
             h["citation"] = c.as_json()
-        sys.stdout.write(json.dumps(hit_dicts, ensure_ascii=False, indent=1) + "\n")
+        data: Any = hit_dicts
+        if group:
+            data = [{**{k: g[0][k] for k in GROUP_KEYS}, "hits": g} for g in _groups(hit_dicts)]
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
     else:
-        _render_hits(result, citations)
+        _render_hits(result, citations, group=bool(group))
+
+
+GROUP_KEYS = ("episode_id", "episode_title", "podcast", "published", "sources")
+
+
+def _groups(hits: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Consecutive hits of one episode (hits already ordered by episode)."""
+    groups: list[list[dict[str, Any]]] = []
+    for h in hits:
+        if groups and groups[-1][0]["episode_id"] == h["episode_id"]:
+            groups[-1].append(h)
+        else:
+            groups.append([h])
+    return groups
 
 
 def _prefetch_query_model(index_dir: Path, model: str | None) -> None:
@@ -418,36 +496,170 @@ def episodes(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     out.print(f"{len(items)} episode(s)")
 
 
-@app.command()
-def speakers(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
-    """List speakers with their passage counts."""
-    from .store import Index
+speakers_app = typer.Typer(
+    help="List speakers, name anonymous labels, record aliases.", no_args_is_help=False
+)
+app.add_typer(speakers_app, name="speakers")
+
+
+@speakers_app.callback(invoke_without_command=True)
+def speakers(ctx: typer.Context, index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """List speakers with their aliases, turn counts and a sample line."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .manage import list_speakers
 
     with _errors():
-        idx = Index(_index_dir(index))
-        table = idx.read_table("passages.parquet", columns=["speaker", "episode_id", "text"])
-    stats: dict[str, dict[str, Any]] = {}
-    for spk, eid, text in zip(
-        *(table.column(c).to_pylist() for c in ("speaker", "episode_id", "text")), strict=True
-    ):
-        s = stats.setdefault(
-            spk or "", {"speaker": spk, "passages": 0, "episodes": set(), "sample": text}
-        )
-        s["passages"] += 1
-        s["episodes"].add(eid)
-    items = [
-        {**s, "episodes": len(s["episodes"]), "sample": s["sample"][:100]}
-        for s in sorted(stats.values(), key=lambda s: -s["passages"])
-    ]
+        items = list_speakers(_index_dir(index))
     if as_json:
         sys.stdout.write(json.dumps(items, ensure_ascii=False, indent=1) + "\n")
         return
     for s in items:
-        name = s["speaker"] or "(unknown speaker)"
+        name = escape(_who(s["speaker"], None))
+        aliases = f"  [dim]aka {escape(', '.join(s['aliases']))}[/dim]" if s["aliases"] else ""
         out.print(
-            f"[bold]{escape(name)}[/bold]  {s['passages']} passages in {s['episodes']} episode(s)"
+            f"[bold]{name}[/bold]  {s['turns']} turns, {s['passages']} passages in "
+            f"{s['episodes']} episode(s){aliases}"
         )
-        out.print(f"    [dim]“{escape(s['sample'])}…”[/dim]")
+        out.print(f"    [dim]“{escape(s['sample'])}”[/dim]")
+    if any(s["anonymous"] for s in items):
+        out.print(
+            "[dim]Name an unnamed speaker with: podsearch speakers rename EPISODE LABEL "
+            '"Real Name"[/dim]'
+        )
+
+
+@speakers_app.command("rename")
+def speakers_rename(
+    episode: Annotated[str, typer.Argument(help="Episode id (or unique prefix, or file name).")],
+    label: Annotated[str, typer.Argument(help='The label to name, e.g. "Guest 1".')],
+    name: Annotated[str, typer.Argument(help="The speaker's real name.")],
+    index: IndexOpt = None,
+    no_wait: NoWaitOpt = False,
+) -> None:
+    """Name a speaker label of one episode; kept across re-indexing and rebuilds."""
+    gc.enable()
+    from .manage import rename_speaker
+
+    with _errors():
+        report = rename_speaker(
+            _index_dir(index), episode, label, name, wait=not no_wait, on_wait=_waiting
+        )
+    err.print(
+        f"{escape(label)} is now {escape(name)} in episode {escape(report['episode_id'])} "
+        f"({report['turns']} turns); index updated in {report['seconds']:.1f} s"
+    )
+
+
+@speakers_app.command("alias")
+def speakers_alias(
+    name: Annotated[str, typer.Argument(help="The speaker's real name.")],
+    alias: Annotated[str, typer.Argument(help="Another name or spelling for the same person.")],
+    index: IndexOpt = None,
+    no_wait: NoWaitOpt = False,
+) -> None:
+    """Record that ALIAS designates NAME (in every episode and in questions)."""
+    gc.enable()
+    from .manage import alias_speaker
+
+    with _errors():
+        report = alias_speaker(_index_dir(index), name, alias, wait=not no_wait, on_wait=_waiting)
+    err.print(
+        f"{escape(alias)} now designates {escape(name)}; index updated in {report['seconds']:.1f} s"
+    )
+
+
+@app.command()
+def remove(
+    episodes: Annotated[
+        list[str],
+        typer.Argument(metavar="EPISODE", help="Episode ids, unique prefixes or file names."),
+    ],
+    index: IndexOpt = None,
+    no_wait: NoWaitOpt = False,
+) -> None:
+    """Remove episodes from the index (their source files are not touched)."""
+    gc.enable()
+    from .manage import remove_episodes
+
+    with _errors():
+        report = remove_episodes(_index_dir(index), episodes, wait=not no_wait, on_wait=_waiting)
+    _print_report(report)
+
+
+@app.command()
+def rebuild(
+    index: IndexOpt = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Re-embed everything with this sentence-transformers model or path."),
+    ] = None,
+    faiss_index: Annotated[
+        str | None,
+        typer.Option(
+            "--faiss-index",
+            metavar="TYPE",
+            help="flat (exact), hnsw or ivf; built from the stored vectors, no re-embedding.",
+            show_default=False,
+        ),
+    ] = None,
+    device: DeviceOpt = "auto",
+    no_wait: NoWaitOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rebuild the whole index into a new generation and swap it in atomically."""
+    gc.enable()
+    from .manage import rebuild_index
+    from .store import FAISS_KINDS
+
+    if faiss_index is not None and faiss_index not in FAISS_KINDS:
+        raise typer.BadParameter(f"use one of {', '.join(FAISS_KINDS)}", param_hint="--faiss-index")
+    with _errors():
+        report = rebuild_index(
+            _index_dir(index),
+            model=model,
+            faiss_kind=faiss_index,
+            progress=_progress_printer(),
+            device=device,
+            wait=not no_wait,
+            on_wait=_waiting,
+        )
+    if as_json:
+        out.print_json(data=report.as_dict())
+    else:
+        _print_report(report)
+
+
+@app.command()
+def status(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Model, counts, size, FAISS type, last build, and whether sources changed since."""
+    from .manage import index_status
+
+    with _errors():
+        st = index_status(_index_dir(index))
+    if as_json:
+        sys.stdout.write(json.dumps(st, ensure_ascii=False, indent=1) + "\n")
+        return
+    c = st["counts"]
+    out.print(f"[bold]{escape(st['index'])}[/bold]  generation {escape(st['generation'])}")
+    out.print(f"  model: {escape(st['model']['name'])} ({st['model']['dimension']} dims)")
+    out.print(
+        f"  {c.get('episodes', 0)} episodes, {c.get('passages', 0)} passages, "
+        f"{c.get('turns', 0)} turns, {c.get('sources', 0)} sources"
+    )
+    out.print(f"  FAISS index: {escape(str(st['faiss'].get('type', 'flat')))}")
+    out.print(f"  size on disk: {st['size_bytes'] / 1e6:.1f} MB")
+    out.print(f"  built: {st['built_at']} by podsearch {st['tool_version']}")
+    changed, missing = st["sources_changed"], st["sources_missing"]
+    if not changed and not missing:
+        out.print("  sources: unchanged since the build")
+    for label, paths in (("changed", changed), ("missing", missing)):
+        if paths:
+            out.print(f"  [yellow]sources {label} since the build: {len(paths)}[/yellow]")
+            for p in paths[:10]:
+                out.print(f"    {escape(p)}")
+    if changed or missing:
+        out.print("  Run 'podsearch index PATH' (with --prune for missing files) to update.")
 
 
 def _check_style(style: str) -> str:

@@ -46,3 +46,11 @@ class PassageNotFoundError(PodsearchError):
 
 class CitationError(PodsearchError):
     """An unknown citation style or format, or a style file that cannot be loaded."""
+
+
+class IndexLockedError(PodsearchError):
+    """Another process is writing the index and the caller chose not to wait."""
+
+
+class EpisodeNotFoundError(PodsearchError):
+    """An episode given by the user is not in the index (or the prefix is ambiguous)."""

@@ -6,7 +6,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,10 @@ from .embedding import (
 )
 from .errors import ModelMismatchError, ReaderError
 from .models import Cue, Episode, Passage, Person, Turn
-from .store import Index, IndexContents, index_exists, write_index
+from .speakers import SpeakerBook, canonicalize_episodes
+from .store import Index, IndexContents, home_dir, index_exists, write_index, writer_lock
+
+SPEAKER_FILE = "speakers.json"
 
 Progress = Callable[[str, int, int], None]
 
@@ -42,6 +45,7 @@ class IndexReport:
     episodes_added: int = 0
     episodes_updated: int = 0
     episodes_unchanged: int = 0
+    episodes_removed: int = 0
     episodes_total: int = 0
     passages_added: int = 0
     passages_unchanged: int = 0
@@ -117,12 +121,16 @@ def passage_row(p: Passage) -> dict[str, Any]:
     }
 
 
-def turn_rows(ep: Episode) -> list[dict[str, Any]]:
+def turn_rows(ep: Episode, labels: list[str | None] | None = None) -> list[dict[str, Any]]:
+    """The episode's turns as rows. ``labels``: the speakers as the sources gave them, before
+    canonical names and the user's renames (kept so that both can be applied again)."""
+    labels = labels if labels is not None else [t.speaker for t in ep.turns]
     return [
         {
             "episode_id": ep.id,
             "turn_index": i,
             "speaker": t.speaker,
+            "label": label,
             "speaker_source": t.speaker_source,
             "start": t.start,
             "end": t.end,
@@ -131,12 +139,13 @@ def turn_rows(ep: Episode) -> list[dict[str, Any]]:
             # Kept so that an episode can be re-chunked from the index alone (rebuild, merge).
             "cues": [{"start": c.start, "end": c.end, "text": c.text} for c in t.cues],
         }
-        for i, t in enumerate(ep.turns)
+        for i, (t, label) in enumerate(zip(ep.turns, labels, strict=True))
     ]
 
 
 def episode_from_rows(row: dict[str, Any], turns: list[dict[str, Any]]) -> Episode:
-    """Rebuild an Episode from its rows in episodes.parquet and turns.parquet."""
+    """Rebuild an Episode from its rows in episodes.parquet and turns.parquet, with the
+    speakers as its sources labelled them."""
     return Episode(
         id=row["episode_id"],
         title=row["title"],
@@ -147,9 +156,10 @@ def episode_from_rows(row: dict[str, Any], turns: list[dict[str, Any]]) -> Episo
         description=row["description"],
         people=[Person(p["name"], p["role"]) for p in row["people"] or []],
         sources=list(row["sources"] or []),
+        source_hashes=list(row["source_hashes"] or []),
         turns=[
             Turn(
-                speaker=t["speaker"],
+                speaker=t["label"] if "label" in t else t["speaker"],
                 start=t["start"],
                 end=t["end"],
                 text=t["text"],
@@ -188,28 +198,62 @@ def index_paths(
     chunk_config: ChunkConfig | None = None,
     progress: Progress | None = None,
     device: str | None = None,
+    prune: bool = False,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
 ) -> IndexReport:
     """Add or update the transcripts under ``paths`` in the index at ``index_dir``.
 
     Sources whose content is unchanged are not read again and nothing of theirs is
-    re-embedded; a changed source replaces its episode. Unreadable files are reported in the
-    result and skipped, unless ``strict``, which raises the first ReaderError.
+    re-embedded; a changed source replaces its episode; sources of one episode are merged
+    (``merging``). Unreadable files are reported in the result and skipped, unless
+    ``strict``, which raises the first ReaderError. ``prune`` drops the episodes whose
+    source files are all gone. One writer at a time: see ``store.writer_lock``.
     """
+    with writer_lock(index_dir, wait=wait, on_wait=on_wait):
+        return _index_paths(
+            paths,
+            index_dir,
+            model=model,
+            embedder=embedder,
+            strict=strict,
+            chunk_config=chunk_config,
+            progress=progress,
+            device=device,
+            prune=prune,
+        )
+
+
+def _index_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    index_dir: Path,
+    *,
+    model: str | None,
+    embedder: Embedder | None,
+    strict: bool,
+    chunk_config: ChunkConfig | None,
+    progress: Progress | None,
+    device: str | None,
+    prune: bool,
+) -> IndexReport:
     t0 = time.perf_counter()
     old = Index(index_dir) if index_exists(index_dir) else None
     model_name = check_model(old, model) if old else canonical_model_name(model)
     report = IndexReport(index_dir=str(index_dir), model=model_name)
     old_eps = old.episode_rows() if old else {}
     fresh, unchanged, replaced = _read_sources(paths, old_eps, report, strict, progress)
-    fresh, absorbed = merge_step(fresh, old, replaced)
+    fresh, absorbed = merge_step(fresh, old, replaced, report)
+    pruned = set(_gone_episodes(old_eps)) if prune else set()
 
+    old_sources = {s for row in old_eps.values() for s in row["sources"]}
     fresh_ids = {ep.id for ep in fresh}
-    drop = replaced | absorbed | fresh_ids
+    drop = replaced | absorbed | fresh_ids | pruned
     keep_ids = [eid for eid in old_eps if eid not in drop]
     report.episodes_unchanged = len(unchanged - drop)
-    report.episodes_updated = len(fresh_ids & (replaced | absorbed | set(old_eps)))
-    report.episodes_added = len(fresh_ids) - report.episodes_updated
-    if fresh or old is None:
+    report.episodes_updated = sum(1 for ep in fresh if old_sources & set(ep.sources))
+    report.episodes_added = len(fresh) - report.episodes_updated
+    report.episodes_removed = len(pruned - fresh_ids)
+    if fresh or old is None or report.episodes_removed:
         commit(
             index_dir,
             old,
@@ -224,9 +268,23 @@ def index_paths(
         )
     else:
         report.episodes_total = len(old_eps)
-        report.passages_total = report.passages_unchanged = old.faiss.ntotal
+        report.passages_total = report.passages_unchanged = int(
+            old.manifest.get("counts", {}).get("passages", 0)
+        )
     report.seconds = round(time.perf_counter() - t0, 3)
     return report
+
+
+def _gone_episodes(old_eps: dict[str, dict[str, Any]]) -> list[str]:
+    """Ids of indexed episodes none of whose source files exist any more. Feed episodes
+    (http sources) are kept: a feed drops old items while the episodes still exist."""
+    return [
+        eid
+        for eid, row in old_eps.items()
+        if row["sources"]
+        and not any(s.startswith(("http://", "https://")) for s in row["sources"])
+        and not any(Path(s).exists() for s in row["sources"])
+    ]
 
 
 def _read_sources(
@@ -273,16 +331,110 @@ def _read_sources(
         ep.sources, ep.source_hashes = [src], [h]
         if src in by_source:
             replaced.add(by_source[src])
+            # An edited transcript is the same episode: it keeps its id (and so the user's
+            # speaker names), even when the id of a file without metadata comes from its text.
+            ep.id = by_source[src]
         fresh.append(ep)
     return fresh, unchanged, replaced
 
 
+def stored_episodes(index: Index, ids: Iterable[str] | None = None) -> list[Episode]:
+    """Episodes of the index rebuilt from its tables (all, or those in ``ids``), with the
+    speakers as their sources labelled them."""
+    rows = index.episode_rows()
+    wanted = list(rows) if ids is None else [i for i in ids if i in rows]
+    keep = set(wanted)
+    turns: dict[str, list[dict[str, Any]]] = {eid: [] for eid in wanted}
+    for t in index.turns.to_pylist():
+        if t["episode_id"] in keep:
+            turns[t["episode_id"]].append(t)
+    return [episode_from_rows(rows[eid], turns[eid]) for eid in wanted]
+
+
+def _light_episodes(index: Index, exclude: set[str]) -> list[Episode]:
+    """The index's episodes with only what same-episode detection reads (metadata, turn
+    speakers and text): cheap to build for a whole library."""
+    cols = ["episode_id", "turn_index", "label", "speaker", "text"]
+    present = set(index.columns("turns.parquet"))
+    table = index.read_table("turns.parquet", columns=[c for c in cols if c in present])
+    data = table.to_pydict()
+    labels = data.get("label") or data["speaker"]
+    turns: dict[str, list[Turn]] = {}
+    for eid, spk, text in zip(data["episode_id"], labels, data["text"], strict=True):
+        if eid not in exclude:
+            turns.setdefault(eid, []).append(Turn(spk, None, None, text))
+    out = []
+    for eid, row in index.episode_rows().items():
+        if eid in exclude:
+            continue
+        ep = episode_from_rows(row, [])
+        ep.turns = turns.get(eid, [])
+        out.append(ep)
+    return out
+
+
 def merge_step(
-    fresh: list[Episode], old: Index | None, replaced: set[str]
+    fresh: list[Episode], old: Index | None, replaced: set[str], report: IndexReport
 ) -> tuple[list[Episode], set[str]]:
-    """Fold sources of one episode together: returns the episodes to write and the ids of
-    previously indexed episodes they absorbed."""
-    return fresh, set()
+    """Fold the sources of one episode together, among the fresh episodes and with those
+    already indexed. Returns the episodes to write and the ids of indexed episodes they
+    absorbed. The other sources of a replaced multi-source episode are read again, so that
+    changing one file of an episode does not lose the others."""
+    from .merging import group_same_episodes, merge_episodes
+    from .readers import read_file
+
+    if not fresh:
+        return fresh, set()
+    stored: list[Episode] = []
+    if old is not None:
+        rows = old.episode_rows()
+        have = {s for ep in fresh for s in ep.sources}
+        for eid in replaced:
+            for src in rows[eid]["sources"]:
+                if src in have or not Path(src).is_file():
+                    continue
+                try:
+                    result = read_file(src)
+                except ReaderError as e:
+                    _fail(report, Path(src), e.problem, strict=False)
+                    continue
+                result.episode.sources, result.episode.source_hashes = [src], [file_hash(Path(src))]
+                fresh.append(result.episode)
+                have.add(src)
+        stored = _light_episodes(old, exclude=replaced)
+    n_fresh = len(fresh)
+    groups = group_same_episodes(fresh + stored)
+    position = {id(ep): i for i, ep in enumerate(fresh + stored)}
+    out: list[Episode] = []
+    absorbed: set[str] = set()
+    for group in groups:
+        old_members = [ep for ep in group if position[id(ep)] >= n_fresh]
+        if len(old_members) == len(group):
+            continue  # nothing fresh in it: stays as indexed
+        if old_members:
+            assert old is not None
+            absorbed |= {ep.id for ep in old_members}
+            full = stored_episodes(old, [ep.id for ep in old_members])
+            group = [ep for ep in group if position[id(ep)] < n_fresh] + full
+        out.append(merge_episodes(group) if len(group) > 1 else group[0])
+    return out, absorbed
+
+
+def speaker_book(index_dir: Path) -> SpeakerBook:
+    """The user's speaker names for this index, kept beside it (survives every rebuild)."""
+    return SpeakerBook.load(home_dir(index_dir) / SPEAKER_FILE)
+
+
+def apply_identity(
+    episodes: list[Episode], book: SpeakerBook
+) -> list[tuple[Episode, list[str | None]]]:
+    """Each episode with the user's renames and aliases applied and one canonical name per
+    person per show, paired with its turns' original labels. The inputs are not changed."""
+    labels = [[t.speaker for t in ep.turns] for ep in episodes]
+    named = [book.apply(ep) for ep in episodes]
+    named = [replace(ep, turns=[replace(t) for t in ep.turns]) for ep in named]
+    canonicalize_episodes(named)
+    return list(zip(named, labels, strict=True))
 
 
 def commit(
@@ -326,9 +478,9 @@ def commit(
             report.passages_unchanged = len(keep_rows)
 
     new_rows: list[dict[str, Any]] = []
-    for ep in fresh:
+    for ep, labels in apply_identity(fresh, speaker_book(index_dir)):
         new_rows.extend(passage_row(p) for p in chunk_episode(ep, cfg))
-        turns_rows.extend(turn_rows(ep))
+        turns_rows.extend(turn_rows(ep, labels))
         episodes_rows.append(episode_row(ep, ep.source_hashes))
     todo = list(dict.fromkeys(r["embed_text"] for r in new_rows))
     todo = [t for t in todo if text_hash(t) not in cache]
@@ -341,7 +493,7 @@ def commit(
         export_for_queries(embedder)  # torch is loaded now: make the ONNX query model once
     report.passages_embedded = len(todo)
     report.passages_added = len(new_rows)
-    dim = _dimension(old, cache, embedder, model_name)
+    dim = _dimension(old if reuse_vectors else None, cache, embedder, model_name)
     if new_rows:
         vector_parts.append(np.stack([cache[text_hash(r["embed_text"])] for r in new_rows]))
     passages_rows.extend(new_rows)

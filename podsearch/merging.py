@@ -353,7 +353,11 @@ def merge_episodes(group: list[Episode]) -> Episode:
             if resolve(p.name, names) is None:
                 base.people.append(copy.copy(p))
                 names.append(p.name)
-        base.sources += [s for s in other.sources if s not in base.sources]
+        hashes = other.source_hashes or [""] * len(other.sources)
+        for src, h in zip(other.sources, hashes, strict=False):
+            if src not in base.sources:
+                base.sources.append(src)
+                base.source_hashes.append(h)
         base.formats += other.formats
     base.truncated = all(e.truncated for e in group)
     return base

@@ -12,7 +12,8 @@ import numpy as np
 from .embedding import Embedder, load_query_embedder
 from .indexing import check_model
 from .lexical import speaker_key, split_query
-from .store import Index
+from .speakers import SpeakerBook, expand_query_name
+from .store import Index, home_dir
 from .text import fold
 
 # "what did NAME say about TOPIC" and its close variants. NAME only becomes a speaker filter
@@ -82,7 +83,10 @@ _ROLE_OF = {"guest": "guest", "guests": "guest", "interviewee": "guest"}
 
 
 def parse_question(
-    question: str, known_speakers: list[str], roles: dict[str, list[str]] | None = None
+    question: str,
+    known_speakers: list[str],
+    roles: dict[str, list[str]] | None = None,
+    book: SpeakerBook | None = None,
 ) -> ParsedQuestion:
     """Split "what did NAME say about TOPIC" into a speaker filter and the topic.
 
@@ -95,7 +99,7 @@ def parse_question(
         if not m:
             continue
         name = m.group("name").strip()
-        speakers = match_speaker(name, known_speakers)
+        speakers = expand_query_name(name, known_speakers, book)
         topic = m.group("topic").strip()
         if speakers and topic:
             return ParsedQuestion(query=topic, speakers=speakers, name=name)
@@ -168,6 +172,12 @@ def episode_title(row: dict[str, Any]) -> str:
         return str(row["title"])
     sources = row.get("sources") or []
     return os.path.basename(sources[0]) if sources else str(row["episode_id"])
+
+
+def _book(index: Index) -> SpeakerBook | None:
+    """The user's speaker names kept beside the index, if any were recorded."""
+    path = home_dir(index.path) / "speakers.json"
+    return SpeakerBook.load(path) if path.exists() else None
 
 
 def known_speakers(index: Index) -> list[str]:
@@ -308,7 +318,7 @@ def search(
     model_name = check_model(index, model)
     filters = filters or Filters()
     parsed = (
-        parse_question(question, known_speakers(index), speaker_roles(index))
+        parse_question(question, known_speakers(index), speaker_roles(index), _book(index))
         if parse and not filters.speakers
         else ParsedQuestion(query=question)
     )
@@ -318,7 +328,8 @@ def search(
         )
     elif filters.speakers:
         known = known_speakers(index)
-        resolved = [m for s in filters.speakers for m in (match_speaker(s, known) or [s])]
+        book = _book(index)
+        resolved = [m for s in filters.speakers for m in (expand_query_name(s, known, book) or [s])]
         filters = Filters(**{**asdict(filters), "speakers": resolved})
     episodes, speakers = _filter_sets(index, filters)
     depth = max(100, top * 10)
@@ -482,27 +493,10 @@ def pa_array(values: set[str]) -> Any:
     return pa.array(sorted(values), type=pa.string())
 
 
-@dataclass
-class EpisodeGroup:
-    episode_id: str
-    episode_title: str
-    podcast: str | None
-    published: str | None
-    sources: list[str]
-    hits: list[Hit]
-
-    def as_json(self) -> dict[str, Any]:
-        return {**asdict(self), "hits": [h.as_json() for h in self.hits]}
-
-
-def group_by_episode(hits: list[Hit]) -> list[EpisodeGroup]:
-    """Hits grouped by episode, groups in the order of their best hit."""
-    groups: dict[str, EpisodeGroup] = {}
-    for h in hits:
-        g = groups.get(h.episode_id)
-        if g is None:
-            g = groups[h.episode_id] = EpisodeGroup(
-                h.episode_id, h.episode_title, h.podcast, h.published, h.sources, []
-            )
-        g.hits.append(h)
-    return list(groups.values())
+def order_by_episode(hits: list[Hit]) -> list[Hit]:
+    """The hits with each episode's hits together, episodes in the order of their best hit;
+    ranks stay those of relevance."""
+    first: dict[str, int] = {}
+    for i, h in enumerate(hits):
+        first.setdefault(h.episode_id, i)
+    return sorted(hits, key=lambda h: (first[h.episode_id], h.rank))

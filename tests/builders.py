@@ -217,6 +217,7 @@ def hand_contents(
                     "text",
                 )
             }
+            | {"label": row["speaker"]}
             | {"cues": [{"start": row["start"], "end": row["end"], "text": text}]}
         )
     manifest = {

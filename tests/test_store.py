@@ -114,9 +114,21 @@ def test_round_trip_hnsw(tmp_path: Path) -> None:
     assert_holds(index, contents)
 
 
+def test_round_trip_ivf(tmp_path: Path) -> None:
+    contents = hand_contents()
+    gen = write_index(tmp_path / "idx", contents, faiss_kind="ivf")
+    index = Index(tmp_path / "idx")
+    assert index.manifest["faiss"]["type"] == "ivf"
+    assert (gen / VECTORS_FILE).is_file()
+    assert_holds(index, contents)
+    # Few vectors: one list, so the IVF search is exact.
+    q = contents.vectors[3]
+    assert index.nearest(q, 1)[0][0] == 3
+
+
 def test_unknown_faiss_kind_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="hnsw"):
-        write_index(tmp_path / "idx", hand_contents(), faiss_kind="ivf")
+        write_index(tmp_path / "idx", hand_contents(), faiss_kind="annoy")
     assert not index_exists(tmp_path / "idx")
     assert generations(tmp_path / "idx") == []
 
