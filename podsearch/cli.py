@@ -34,7 +34,7 @@ IndexOpt = Annotated[
     Path | None,
     typer.Option(
         "--index",
-        help="Index directory [default: $PODSEARCH_INDEX or indexes/default].",
+        help="Index directory (default: $PODSEARCH_INDEX, else indexes/default).",
         show_default=False,
     ),
 ]
@@ -129,7 +129,9 @@ def index(
     index: IndexOpt = None,
     model: Annotated[
         str | None,
-        typer.Option(help="sentence-transformers model name or path [default: all-MiniLM-L6-v2]."),
+        typer.Option(
+            help="sentence-transformers model name or path (default: the bundled all-MiniLM-L6-v2)."
+        ),
     ] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first unreadable file.")] = False,
     as_json: JsonOpt = False,
