@@ -117,6 +117,8 @@ def _print_report(report: Any) -> None:
         out.print(f"  formats read: {fmts}")
     if report.episodes_removed:
         out.print(f"  episodes removed: {report.episodes_removed}")
+    for w in report.warnings:
+        err.print(f"[yellow]warning[/yellow] {escape(w.path)}: {escape(w.reason)}")
     if report.failed:
         out.print(f"  [red]failed: {len(report.failed)} file(s)[/red]")
         for f in report.failed:
@@ -125,7 +127,12 @@ def _print_report(report: Any) -> None:
 
 @app.command()
 def index(
-    paths: Annotated[list[Path], typer.Argument(help="Transcript files or folders (recursive).")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="PATH", help="Transcript files, folders (recursive), feed files or feed URLs."
+        ),
+    ],
     index: IndexOpt = None,
     model: Annotated[
         str | None,
@@ -140,6 +147,13 @@ def index(
         bool, typer.Option(help="Also drop indexed episodes whose source files are gone.")
     ] = False,
     no_wait: NoWaitOpt = False,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds to wait for each download of a feed.")
+    ] = 15.0,
+    max_mb: Annotated[
+        float,
+        typer.Option("--max-mb", min=0.001, help="Largest transcript a feed may send, in MB."),
+    ] = 20.0,
 ) -> None:
     """Add transcripts or feeds to an index (unchanged files are skipped, changed ones
     replaced, sources of one episode merged)."""
@@ -157,6 +171,7 @@ def index(
             prune=prune,
             wait=not no_wait,
             on_wait=_waiting,
+            fetch={"timeout": timeout, "max_bytes": int(max_mb * 1_000_000)},
         )
     if as_json:
         out.print_json(data=report.as_dict())

@@ -53,6 +53,7 @@ class IndexReport:
     passages_embedded: int = 0
     files_read: int = 0
     failed: list[FileFailure] = field(default_factory=list)
+    warnings: list[FileFailure] = field(default_factory=list)  # read, but with a problem
     formats: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     model: str = ""
@@ -201,6 +202,7 @@ def index_paths(
     prune: bool = False,
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
+    fetch: dict[str, Any] | None = None,
 ) -> IndexReport:
     """Add or update the transcripts under ``paths`` in the index at ``index_dir``.
 
@@ -208,7 +210,8 @@ def index_paths(
     re-embedded; a changed source replaces its episode; sources of one episode are merged
     (``merging``). Unreadable files are reported in the result and skipped, unless
     ``strict``, which raises the first ReaderError. ``prune`` drops the episodes whose
-    source files are all gone. One writer at a time: see ``store.writer_lock``.
+    source files are all gone. ``fetch``: ``read_feed`` options for feeds (timeout,
+    max_bytes). One writer at a time: see ``store.writer_lock``.
     """
     with writer_lock(index_dir, wait=wait, on_wait=on_wait):
         return _index_paths(
@@ -221,6 +224,7 @@ def index_paths(
             progress=progress,
             device=device,
             prune=prune,
+            fetch=fetch,
         )
 
 
@@ -235,13 +239,16 @@ def _index_paths(
     progress: Progress | None,
     device: str | None,
     prune: bool,
+    fetch: dict[str, Any] | None,
 ) -> IndexReport:
     t0 = time.perf_counter()
     old = Index(index_dir) if index_exists(index_dir) else None
     model_name = check_model(old, model) if old else canonical_model_name(model)
     report = IndexReport(index_dir=str(index_dir), model=model_name)
     old_eps = old.episode_rows() if old else {}
-    fresh, unchanged, replaced = _read_sources(paths, old_eps, report, strict, progress)
+    # Feed downloads: read_feed's timeout and max_bytes, cached beside the index.
+    fetch = {"cache_dir": home_dir(index_dir) / "http-cache", **(fetch or {})}
+    fresh, unchanged, replaced = _read_sources(paths, old_eps, report, strict, progress, fetch)
     fresh, absorbed = merge_step(fresh, old, replaced, report)
     pruned = set(_gone_episodes(old_eps)) if prune else set()
 
@@ -293,9 +300,12 @@ def _read_sources(
     report: IndexReport,
     strict: bool,
     progress: Progress | None,
+    fetch: dict[str, Any],
 ) -> tuple[list[Episode], set[str], set[str]]:
-    """(episodes read from new or changed files, ids of unchanged episodes, ids replaced)."""
+    """(episodes read from new or changed files and feeds, ids of unchanged episodes, ids
+    replaced)."""
     # Imported here: the readers pull in bs4 (~0.1 s), which `ask` never needs.
+    from .feeds import is_feed
     from .readers import iter_files, read_file
 
     known: dict[tuple[str, str], str] = {}  # (source, content hash) -> episode id
@@ -304,10 +314,30 @@ def _read_sources(
         for src, h in zip(row["sources"], row["source_hashes"] or [], strict=False):
             known[(src, h)] = eid
             by_source[src] = eid
-    files = list(iter_files(paths))
     fresh: list[Episode] = []
     unchanged: set[str] = set()
     replaced: set[str] = set()
+
+    def add(ep: Episode, src: str, h: str, fmt: str) -> None:
+        if (src, h) in known:
+            unchanged.add(known[(src, h)])
+            return
+        report.files_read += 1
+        report.formats[fmt] = report.formats.get(fmt, 0) + 1
+        ep.sources, ep.source_hashes = [src], [h]
+        if src in by_source:
+            replaced.add(by_source[src])
+            # An edited transcript is the same episode: it keeps its id (and so the user's
+            # speaker names), even when the id of a file without metadata comes from its text.
+            ep.id = by_source[src]
+        fresh.append(ep)
+
+    raw = [str(p) for p in paths]
+    feeds = [p for p in raw if is_feed(p)]
+    files = list(iter_files(p for p in raw if p not in feeds))
+    for feed in feeds:
+        for ep, src, h, fmt in _read_feed(feed, report, strict, fetch):
+            add(ep, src, h, fmt)
     for n, path in enumerate(files, 1):
         if progress:
             progress("reading", n, len(files))
@@ -325,17 +355,33 @@ def _read_sources(
         except ReaderError as e:
             _fail(report, path, e.problem, strict)
             continue
-        report.files_read += 1
-        report.formats[result.format] = report.formats.get(result.format, 0) + 1
-        ep = result.episode
-        ep.sources, ep.source_hashes = [src], [h]
-        if src in by_source:
-            replaced.add(by_source[src])
-            # An edited transcript is the same episode: it keeps its id (and so the user's
-            # speaker names), even when the id of a file without metadata comes from its text.
-            ep.id = by_source[src]
-        fresh.append(ep)
+        add(result.episode, src, h, result.format)
     return fresh, unchanged, replaced
+
+
+def _read_feed(
+    feed: str, report: IndexReport, strict: bool, fetch: dict[str, Any]
+) -> list[tuple[Episode, str, str, str]]:
+    """(episode, source, hash, format) of each readable item of a feed. Items that cannot
+    be read are failures of the report; items read with a problem are its warnings."""
+    from .feeds import read_feed
+
+    try:
+        result = read_feed(feed, **fetch)
+    except ReaderError as e:
+        _fail(report, feed, e.problem, strict)
+        return []
+    for p in result.failures:
+        _fail(report, p.where, p.problem, strict)
+    report.warnings.extend(FileFailure(p.where, p.problem) for p in result.warnings)
+    return [
+        (fe.episode, fe.episode.sources[0], fe.source_hashes[0], _feed_format(fe.episode))
+        for fe in result.episodes
+    ]
+
+
+def _feed_format(ep: Episode) -> str:
+    return "feed+" + (ep.formats[0] if ep.formats else "unknown")
 
 
 def stored_episodes(index: Index, ids: Iterable[str] | None = None) -> list[Episode]:
@@ -535,7 +581,7 @@ def _dimension(
     return (embedder or load_embedder(model)).dim
 
 
-def _fail(report: IndexReport, path: Path, reason: str, strict: bool) -> None:
+def _fail(report: IndexReport, path: Path | str, reason: str, strict: bool) -> None:
     if strict:
         raise ReaderError(path, reason)
     report.failed.append(FileFailure(str(path), reason))

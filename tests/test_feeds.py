@@ -383,3 +383,35 @@ def test_make_feed_from_the_corpus(tmp_path: Path) -> None:
     assert [(p.name, p.role) for p in eps[0].people] == [("Amit Varma", "host")]
     assert all(e.url and e.url.startswith("https://seenunseen.in/episodes/") for e in eps)
     assert eps[0].id == episode_id_for(guid=eps[0].url)  # the permalink is the guid
+
+
+def test_index_a_feed_over_http_through_the_cli(server: FeedServer, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from podsearch.cli import app
+
+    runner = CliRunner()
+    args = ["index", f"{server.url}/show.xml", "--index", str(tmp_path / "idx")]
+    args += ["--model", "fake", "--timeout", "0.5", "--max-mb", "0.02", "--json"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 1  # some items failed: reported, the rest indexed
+    report = json.loads(first.stdout)
+    assert report["episodes_added"] == 3, json.dumps(report)
+    failed = {f["path"].rsplit("/", 1)[-1]: f["reason"] for f in report["failed"]}
+    assert failed["missing.vtt"] == 'episode "Missing transcript": HTTP 404 Not Found'
+    assert failed["slow.vtt"] == 'episode "Slow server": timed out after 0.5 s'
+    assert failed["broken.json"].startswith('episode "Broken transcript": invalid JSON')
+    assert "over the 20000 byte limit" in failed["big.vtt"]
+    assert {w["path"].rsplit("/", 1)[-1] for w in report["warnings"]} == {
+        "gone.json",
+        "missing-chapters.json",
+    }
+    again = json.loads(runner.invoke(app, args).stdout)
+    assert again["passages_embedded"] == 0 and again["episodes_unchanged"] == 3
+    eps = json.loads(
+        runner.invoke(app, ["episodes", "--index", str(tmp_path / "idx"), "--json"]).stdout
+    )
+    assert {e["title"] for e in eps} == {"Rich formats", "With guests", "Fallback"}
+    assert all(e["sources"][0].startswith(server.url) for e in eps)
