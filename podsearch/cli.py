@@ -13,6 +13,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -50,6 +51,20 @@ CiteOpt = Annotated[
 ]
 
 
+TopOpt = Annotated[int, typer.Option("--top", "-k", min=1, max=1000, help="Number of hits.")]
+SpeakerOpt = Annotated[list[str] | None, typer.Option(help="Only passages by this speaker.")]
+PodcastOpt = Annotated[str | None, typer.Option(help="Only episodes of this show.")]
+EpisodeOpt = Annotated[
+    str | None, typer.Option(help="Only this episode (id, title words or file name).")
+]
+SinceOpt = Annotated[
+    str | None, typer.Option(help="Only episodes published on or after YYYY-MM-DD.")
+]
+UntilOpt = Annotated[
+    str | None, typer.Option(help="Only episodes published on or before YYYY-MM-DD.")
+]
+ModeOpt = Annotated[str, typer.Option(help="hybrid (BM25 + embeddings), semantic or lexical.")]
+QueryModelOpt = Annotated[str | None, typer.Option(help="Must match the index's model.")]
 DeviceOpt = Annotated[
     str,
     typer.Option(help="Where to embed: auto (a GPU when torch sees one), cpu, cuda, mps."),
@@ -269,24 +284,14 @@ def _render_hits(result: Any, citations: list[Any] | None = None, group: bool = 
 def ask(
     question: Annotated[str, typer.Argument(help='e.g. "what did Clem say about distillation"')],
     index: IndexOpt = None,
-    top: Annotated[int, typer.Option("--top", "-k", min=1, max=1000, help="Number of hits.")] = 10,
-    speaker: Annotated[
-        list[str] | None, typer.Option(help="Only passages by this speaker.")
-    ] = None,
-    podcast: Annotated[str | None, typer.Option(help="Only episodes of this show.")] = None,
-    episode: Annotated[
-        str | None, typer.Option(help="Only this episode (id, title words or file name).")
-    ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Only episodes published on or after YYYY-MM-DD.")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Only episodes published on or before YYYY-MM-DD.")
-    ] = None,
-    mode: Annotated[
-        str, typer.Option(help="hybrid (BM25 + embeddings), semantic or lexical.")
-    ] = "hybrid",
-    model: Annotated[str | None, typer.Option(help="Must match the index's model.")] = None,
+    top: TopOpt = 10,
+    speaker: SpeakerOpt = None,
+    podcast: PodcastOpt = None,
+    episode: EpisodeOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    mode: ModeOpt = "hybrid",
+    model: QueryModelOpt = None,
     context: Annotated[
         int, typer.Option("--context", min=0, max=20, help="Show N turns before and after.")
     ] = 0,
@@ -620,22 +625,40 @@ def rebuild(
             show_default=False,
         ),
     ] = None,
+    min_words: Annotated[
+        int | None, typer.Option(min=1, help="Re-chunk: shortest passage cut from a long turn.")
+    ] = None,
+    max_words: Annotated[
+        int | None, typer.Option(min=10, help="Re-chunk: longest passage (words).")
+    ] = None,
     device: DeviceOpt = "auto",
     no_wait: NoWaitOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Rebuild the whole index into a new generation and swap it in atomically."""
     gc.enable()
+    from .chunking import ChunkConfig
     from .manage import rebuild_index
-    from .store import FAISS_KINDS
+    from .store import FAISS_KINDS, Index
 
     if faiss_index is not None and faiss_index not in FAISS_KINDS:
         raise typer.BadParameter(f"use one of {', '.join(FAISS_KINDS)}", param_hint="--faiss-index")
     with _errors():
+        config = None
+        if min_words is not None or max_words is not None:
+            old = ChunkConfig.from_dict(Index(_index_dir(index)).manifest.get("chunking"))
+            config = replace(
+                old,
+                min_words=old.min_words if min_words is None else min_words,
+                max_words=old.max_words if max_words is None else max_words,
+            )
+            if config.min_words > config.max_words:
+                raise typer.BadParameter("--min-words must not exceed --max-words")
         report = rebuild_index(
             _index_dir(index),
             model=model,
             faiss_kind=faiss_index,
+            chunk_config=config,
             progress=_progress_printer(),
             device=device,
             wait=not no_wait,
@@ -785,24 +808,14 @@ def export(
         typer.Option("--output", "-o", help="File to write (default: standard output)."),
     ] = None,
     index: IndexOpt = None,
-    top: Annotated[int, typer.Option("--top", "-k", min=1, max=1000, help="Number of hits.")] = 10,
-    speaker: Annotated[
-        list[str] | None, typer.Option(help="Only passages by this speaker.")
-    ] = None,
-    podcast: Annotated[str | None, typer.Option(help="Only episodes of this show.")] = None,
-    episode: Annotated[
-        str | None, typer.Option(help="Only this episode (id, title words or file name).")
-    ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Only episodes published on or after YYYY-MM-DD.")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Only episodes published on or before YYYY-MM-DD.")
-    ] = None,
-    mode: Annotated[
-        str, typer.Option(help="hybrid (BM25 + embeddings), semantic or lexical.")
-    ] = "hybrid",
-    model: Annotated[str | None, typer.Option(help="Must match the index's model.")] = None,
+    top: TopOpt = 10,
+    speaker: SpeakerOpt = None,
+    podcast: PodcastOpt = None,
+    episode: EpisodeOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    mode: ModeOpt = "hybrid",
+    model: QueryModelOpt = None,
     style: Annotated[
         str, typer.Option("--style", "-s", help="Citation style of the json and csv columns.")
     ] = "apa",

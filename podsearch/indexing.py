@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import time
@@ -9,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,8 +26,10 @@ from .embedding import (
 )
 from .errors import ModelMismatchError, ReaderError
 from .models import Cue, Episode, Passage, Person, Turn
-from .speakers import SpeakerBook, canonicalize_episodes
 from .store import Index, IndexContents, home_dir, index_exists, write_index, writer_lock
+
+if TYPE_CHECKING:  # speakers imports rapidfuzz: not needed by a query (search imports us)
+    from .speakers import SpeakerBook
 
 SPEAKER_FILE = "speakers.json"
 
@@ -80,9 +83,31 @@ def sample_paths() -> list[Path]:
     return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".txt"))
 
 
-def embed_text(passage: Passage) -> str:
-    """What the model sees for a passage; the quote shown is always ``passage.text``."""
-    return passage.text
+def embed_texts(ep: Episode, passages: list[Passage], context_words: int) -> list[str]:
+    """What the model sees for each passage: the ``context_words`` words spoken just before
+    it (the end of the previous turn, usually the question it answers, or the start of its
+    own turn), then the passage. The quote shown is always ``passage.text``."""
+    if context_words <= 0:
+        return [p.text for p in passages]
+    words = [t.text.split() for t in ep.turns]
+    out = []
+    for p in passages:
+        before = words[p.turn_index][: p.word_offset]
+        i = p.turn_index - 1
+        while len(before) < context_words and i >= 0:
+            before = words[i] + before
+            i -= 1
+        context = " ".join(before[-context_words:])
+        out.append(f"{context} … {p.text}" if context else p.text)
+    return out
+
+
+def chapter_at(chapters: list[tuple[float, str]], start: float | None) -> str | None:
+    """The title of the chapter (sorted by start) that a passage starting at ``start`` is in."""
+    if start is None or not chapters:
+        return None
+    i = bisect.bisect_right([c[0] for c in chapters], start) - 1
+    return chapters[i][1] if i >= 0 else None
 
 
 def episode_row(ep: Episode, hashes: list[str]) -> dict[str, Any]:
@@ -103,10 +128,11 @@ def episode_row(ep: Episode, hashes: list[str]) -> dict[str, Any]:
         "guid": ep.guid,
         "language": ep.language,
         "duration": ep.duration,
+        "chapters": [{"start": start, "title": title} for start, title in ep.chapters],
     }
 
 
-def passage_row(p: Passage) -> dict[str, Any]:
+def passage_row(p: Passage, chapter: str | None = None, embed: str | None = None) -> dict[str, Any]:
     return {
         "passage_id": p.id,
         "episode_id": p.episode_id,
@@ -118,7 +144,8 @@ def passage_row(p: Passage) -> dict[str, Any]:
         "turn_index": p.turn_index,
         "word_offset": p.word_offset,
         "text": p.text,
-        "embed_text": embed_text(p),
+        "embed_text": p.text if embed is None else embed,
+        "chapter": chapter,
     }
 
 
@@ -175,6 +202,7 @@ def episode_from_rows(row: dict[str, Any], turns: list[dict[str, Any]]) -> Episo
         guid=row["guid"],
         language=row["language"],
         formats=list(row["formats"] or []),
+        chapters=[(c["start"], c["title"]) for c in row.get("chapters") or []],
     )
 
 
@@ -468,6 +496,8 @@ def merge_step(
 
 def speaker_book(index_dir: Path) -> SpeakerBook:
     """The user's speaker names for this index, kept beside it (survives every rebuild)."""
+    from .speakers import SpeakerBook
+
     return SpeakerBook.load(home_dir(index_dir) / SPEAKER_FILE)
 
 
@@ -476,6 +506,8 @@ def apply_identity(
 ) -> list[tuple[Episode, list[str | None]]]:
     """Each episode with the user's renames and aliases applied and one canonical name per
     person per show, paired with its turns' original labels. The inputs are not changed."""
+    from .speakers import canonicalize_episodes
+
     labels = [[t.speaker for t in ep.turns] for ep in episodes]
     named = [book.apply(ep) for ep in episodes]
     named = [replace(ep, turns=[replace(t) for t in ep.turns]) for ep in named]
@@ -501,7 +533,12 @@ def commit(
     """Write a new generation: the kept episodes as they are, the fresh ones chunked and
     embedded. Text already embedded by the same model is never embedded again.
     ``device`` (cpu, cuda, cuda:1, mps; None or auto: a GPU when torch sees one)."""
-    cfg = chunk_config or ChunkConfig()
+    from .search import compute_roles  # search imports this module
+
+    # An index keeps the chunking it was built with, so that all its passages are alike;
+    # only a rebuild given another config changes it.
+    cfg = chunk_config or (ChunkConfig.from_dict(old.manifest.get("chunking")) if old else None)
+    cfg = cfg or ChunkConfig()
     report = report or IndexReport(index_dir=str(index_dir), model=model_name)
     passages_rows: list[dict[str, Any]] = []
     turns_rows: list[dict[str, Any]] = []
@@ -525,7 +562,9 @@ def commit(
 
     new_rows: list[dict[str, Any]] = []
     for ep, labels in apply_identity(fresh, speaker_book(index_dir)):
-        new_rows.extend(passage_row(p) for p in chunk_episode(ep, cfg))
+        passages = chunk_episode(ep, cfg)
+        for p, embed in zip(passages, embed_texts(ep, passages, cfg.context_words), strict=True):
+            new_rows.append(passage_row(p, chapter_at(ep.chapters, p.start), embed))
         turns_rows.extend(turn_rows(ep, labels))
         episodes_rows.append(episode_row(ep, ep.source_hashes))
     todo = list(dict.fromkeys(r["embed_text"] for r in new_rows))
@@ -560,6 +599,13 @@ def commit(
             "sources": sum(len(r["sources"]) for r in episodes_rows),
         },
         "chunking": cfg.as_dict(),
+        # Read by every query: kept here so that a question needs no passage table scan.
+        "speakers": {
+            "names": sorted({r["speaker"] for r in passages_rows if r["speaker"]}),
+            "roles": compute_roles(
+                ((r["speaker"], r["episode_id"]) for r in passages_rows), episodes_rows
+            ),
+        },
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "tool_version": __version__,
     }

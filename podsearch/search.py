@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .embedding import Embedder, load_query_embedder
 from .indexing import check_model
 from .lexical import speaker_key, split_query
-from .speakers import SpeakerBook, expand_query_name
 from .store import Index, home_dir
 from .text import fold
+
+if TYPE_CHECKING:  # speakers imports rapidfuzz (~0.09 s): only for questions that name someone
+    from .speakers import SpeakerBook
 
 # "what did NAME say about TOPIC" and its close variants. NAME only becomes a speaker filter
 # when it matches a known speaker; otherwise the whole question is searched.
@@ -98,6 +101,8 @@ def parse_question(
         m = form.match(q)
         if not m:
             continue
+        from .speakers import expand_query_name
+
         name = m.group("name").strip()
         speakers = expand_query_name(name, known_speakers, book)
         topic = m.group("topic").strip()
@@ -146,6 +151,7 @@ class Hit:
     url: str | None
     turn_index: int
     confident: bool = False
+    chapter: str | None = None  # the feed's chapter title, when it gives chapters
     # Turns around the quote, only when asked for (--context N).
     context_before: list[dict[str, Any]] | None = None
     context_after: list[dict[str, Any]] | None = None
@@ -176,32 +182,50 @@ def episode_title(row: dict[str, Any]) -> str:
 
 def _book(index: Index) -> SpeakerBook | None:
     """The user's speaker names kept beside the index, if any were recorded."""
+    from .speakers import SpeakerBook
+
     path = home_dir(index.path) / "speakers.json"
     return SpeakerBook.load(path) if path.exists() else None
 
 
 def known_speakers(index: Index) -> list[str]:
+    """Every speaker name of the index, sorted (kept in the manifest by the writer)."""
+    cached = index.manifest.get("speakers")
+    if cached is not None:
+        return list(cached["names"])
     col = index.read_table("passages.parquet", columns=["speaker"]).column("speaker")
     return sorted({s for s in col.to_pylist() if s})
 
 
 def speaker_roles(index: Index) -> dict[str, list[str]]:
-    """Who "the host" and "the guest" are: hosts named by the feed, else the one speaker
-    heard in at least half of the episodes (2 or more) of a show; guests are the others."""
+    """Who "the host" and "the guest" are (see ``compute_roles``)."""
+    cached = index.manifest.get("speakers")
+    if cached is not None:
+        return {k: list(v) for k, v in cached["roles"].items()}
     table = index.read_table("passages.parquet", columns=["speaker", "episode_id"])
-    episodes_of: dict[str, set[str]] = {}
-    for spk, eid in zip(
+    pairs = zip(
         table.column("speaker").to_pylist(), table.column("episode_id").to_pylist(), strict=True
-    ):
+    )
+    return compute_roles(pairs, index.episodes.to_pylist())
+
+
+def compute_roles(
+    speaker_episodes: Iterable[tuple[str | None, str]], episodes: list[dict[str, Any]]
+) -> dict[str, list[str]]:
+    """Hosts named by the feed, else the one speaker heard in at least half of the episodes
+    (2 or more) of the library; guests are the others. From (speaker, episode id) pairs of
+    the passages and the episode rows."""
+    episodes_of: dict[str, set[str]] = {}
+    for spk, eid in speaker_episodes:
         if spk:
             episodes_of.setdefault(spk, set()).add(eid)
     known = sorted(episodes_of)
     hosts: set[str] = set()
-    for row in index.episodes.to_pylist():
+    for row in episodes:
         for person in row.get("people") or []:
             if (person.get("role") or "").lower() == "host":
                 hosts.update(match_speaker(person["name"], known))
-    n_episodes = len(index.episodes)
+    n_episodes = len(episodes)
     if not hosts and episodes_of and n_episodes >= 2:
         top = max(known, key=lambda k: len(episodes_of[k]))
         if len(episodes_of[top]) >= max(2, n_episodes / 2):
@@ -328,6 +352,8 @@ def search(
         )
     elif filters.speakers:
         known = known_speakers(index)
+        from .speakers import expand_query_name
+
         book = _book(index)
         resolved = [m for s in filters.speakers for m in (expand_query_name(s, known, book) or [s])]
         filters = Filters(**{**asdict(filters), "speakers": resolved})
@@ -462,6 +488,7 @@ def _make_hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
                 sources=list(ep.get("sources") or []),
                 url=ep.get("url"),
                 turn_index=row["turn_index"],
+                chapter=row.get("chapter"),
             )
         )
     return hits

@@ -113,6 +113,7 @@ def _schemas() -> dict[str, Any]:
     import pyarrow as pa
 
     people = pa.list_(pa.struct([("name", pa.string()), ("role", pa.string())]))
+    chapters = pa.list_(pa.struct([("start", pa.float64()), ("title", pa.string())]))
     cues = pa.list_(
         pa.struct([("start", pa.float64()), ("end", pa.float64()), ("text", pa.string())])
     )
@@ -130,6 +131,7 @@ def _schemas() -> dict[str, Any]:
                 ("word_offset", pa.int32()),
                 ("text", pa.string()),
                 ("embed_text", pa.string()),
+                ("chapter", pa.string()),  # the feed's chapter title at the passage's start
             ]
         ),
         EPISODES: pa.schema(
@@ -150,6 +152,7 @@ def _schemas() -> dict[str, Any]:
                 ("guid", pa.string()),
                 ("language", pa.string()),
                 ("duration", pa.float64()),
+                ("chapters", chapters),
             ]
         ),
         TURNS: pa.schema(

@@ -65,8 +65,10 @@ def main() -> int:
         print(f"    {score:.3f}  {q}")
     below = sum(1 for p, _ in positive if p < CONFIDENT_FUSED)
     above = sum(1 for n, _ in negative if n >= CONFIDENT_FUSED)
-    print(f"CONFIDENT_FUSED = {CONFIDENT_FUSED}: {below} answerable below it, "
-          f"{above} off-topic at or above it")
+    print(
+        f"CONFIDENT_FUSED = {CONFIDENT_FUSED}: {below} answerable below it, "
+        f"{above} off-topic at or above it"
+    )
     return 0
 
 

@@ -2,7 +2,7 @@
 """Evaluate retrieval modes on a query set in one process and print a table.
 
 Usage:
-  python scripts/eval.py QUERIES.jsonl --index DIR [--modes hybrid,semantic,lexical]
+  python scripts/eval.py QUERIES.jsonl --index DIR [--modes hybrid,hybrid-rrf,semantic,lexical]
 
 Query lines are JSON objects with id, kind, query, episode (file basename or null for a
 negative), start, end, speaker, must_contain: the format of ../shared/eval. A hit is correct
@@ -54,7 +54,9 @@ def evaluate(index: Index, queries: list[dict], mode: str, top: int) -> dict:
     times = []
     for q in queries:
         t0 = time.perf_counter()
-        result = search(index, q["query"], top=top, mode=mode)
+        # "hybrid-rrf": hybrid with reciprocal rank fusion instead of the weighted default.
+        base, _, fusion = mode.partition("-")
+        result = search(index, q["query"], top=top, mode=base, fusion=fusion or "weighted")
         times.append(time.perf_counter() - t0)
         hits = [h.as_json() for h in result.hits]
         if not q.get("episode"):
@@ -98,7 +100,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("queries")
     ap.add_argument("--index", required=True)
-    ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--modes", default="hybrid,hybrid-rrf,semantic,lexical", help=f"of {MODES}")
     ap.add_argument("--top", type=int, default=10)
     ap.add_argument("--ranks", action="store_true", help="also print each query's rank")
     a = ap.parse_args()
@@ -106,13 +108,13 @@ def main() -> int:
     index = Index(a.index)
     search(index, "warm up", top=1, mode="hybrid")  # load the model once, outside the timings
     rows = [evaluate(index, queries, mode, a.top) for mode in a.modes.split(",")]
-    head = f"{'mode':<9} {'R@1':>5} {'R@5':>5} {'R@10':>5} {'MRR@10':>6}  {'conf+':>5} {'neg!':>4}"
+    head = f"{'mode':<10} {'R@1':>5} {'R@5':>5} {'R@10':>5} {'MRR@10':>6}  {'conf+':>5} {'neg!':>4}"
     head += f" {'ms/q':>6}  R@5 by kind"
     print(head)
     for r in rows:
         kinds = " ".join(f"{k}={v}" for k, v in r["r@5 by kind"].items())
         print(
-            f"{r['mode']:<9} {r['r@1']:5.3f} {r['r@5']:5.3f} {r['r@10']:5.3f} {r['mrr@10']:6.3f}"
+            f"{r['mode']:<10} {r['r@1']:5.3f} {r['r@5']:5.3f} {r['r@10']:5.3f} {r['mrr@10']:6.3f}"
             f"  {r['positives confident']:5.2f} {r['negatives confident']:>2}/{r['negatives']}"
             f" {r['ms/query']:6.1f}  {kinds}"
         )

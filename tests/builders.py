@@ -136,6 +136,7 @@ HAND_EPISODES: list[dict[str, Any]] = [
         "guid": "guid-a1",
         "language": "en",
         "duration": 3600.0,
+        "chapters": [],
     },
     {
         "episode_id": "b2",
@@ -154,6 +155,7 @@ HAND_EPISODES: list[dict[str, Any]] = [
         "guid": None,
         "language": None,
         "duration": None,
+        "chapters": [],
     },
     {
         "episode_id": "c3",
@@ -172,6 +174,7 @@ HAND_EPISODES: list[dict[str, Any]] = [
         "guid": None,
         "language": None,
         "duration": None,
+        "chapters": [],
     },
 ]
 
@@ -201,6 +204,7 @@ def hand_contents(
             "word_offset": 0,
             "text": text,
             "embed_text": text,
+            "chapter": None,
         }
         passages.append(row)
         turns.append(

@@ -34,10 +34,12 @@ from podsearch.models import (
     Turn,
 )
 
-DEFAULT = ChunkConfig()
+# The config the expected shapes below were worked out for (the default is 30..80).
+DEFAULT = ChunkConfig(min_words=40, max_words=120)
 # Configurations under which every size rule can be met at sentence ends (sentences are cut
 # into pieces of at most 60 words, so max_words must leave room for them).
 CONFIGS = [
+    ChunkConfig(),
     DEFAULT,
     ChunkConfig(min_words=30, max_words=100, min_turn_words=5),
     ChunkConfig(min_words=60, max_words=200, min_turn_words=8),

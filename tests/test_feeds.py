@@ -415,3 +415,10 @@ def test_index_a_feed_over_http_through_the_cli(server: FeedServer, tmp_path: Pa
     )
     assert {e["title"] for e in eps} == {"Rich formats", "With guests", "Fallback"}
     assert all(e["sources"][0].startswith(server.url) for e in eps)
+    # Chapters of <podcast:chapters> are attached to passages, and survive a rebuild.
+    ask = ["ask", "rich formats episode", "--mode", "lexical", "--json"]
+    ask += ["--index", str(tmp_path / "idx")]
+    for _ in range(2):
+        hits = json.loads(runner.invoke(app, ask).stdout)
+        assert hits[0]["episode_title"] == "Rich formats" and hits[0]["chapter"] == "Intro"
+        assert runner.invoke(app, ["rebuild", "--index", str(tmp_path / "idx")]).exit_code == 0

@@ -179,6 +179,17 @@ def test_rebuild_changes_faiss_type_without_embedding_and_status(tmp_path: Path)
         assert st["faiss"]["type"] == kind and st["sources_changed"] == []
         after = ask_json(index, "compost brown material", "--mode", "semantic")
         assert [h["passage_id"] for h in after] == [h["passage_id"] for h in before]
+    rechunked = json.loads(
+        invoke(
+            "rebuild", "--index", index, "--max-words", "20", "--min-words", "10", "--json"
+        ).stdout
+    )
+    assert rechunked["passages_total"] > report["passages_total"]
+    st = json.loads(invoke("status", "--index", index, "--json").stdout)
+    assert st["chunking"]["max_words"] == 20
+    # Later runs keep the index's chunking.
+    again = json.loads(invoke("index", LIBRARY, "--index", index, "--json").stdout)
+    assert again["passages_total"] == rechunked["passages_total"]
     other = json.loads(invoke("rebuild", "--index", index, "--model", "fake-32", "--json").stdout)
     assert other["passages_embedded"] == other["passages_total"] > 0
     st = json.loads(invoke("status", "--index", index, "--json").stdout)

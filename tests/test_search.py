@@ -16,8 +16,11 @@ from podsearch.indexing import episode_row, passage_row, turn_rows
 from podsearch.models import Episode
 from podsearch.search import (
     Filters,
+    Hit,
     _allowed_rows,
+    _drop_overlaps,
     dense_search,
+    fuse_rrf,
     known_speakers,
     match_speaker,
     parse_question,
@@ -441,3 +444,73 @@ def test_different_model_is_refused(e2e_index: Index, fake_embedder: FakeEmbedde
 def test_unknown_mode_is_refused(e2e_index: Index, fake_embedder: FakeEmbedder) -> None:
     with pytest.raises(ValueError, match="mode"):
         search(e2e_index, "distillation", embedder=fake_embedder, mode="fuzzy")
+
+
+# --- fusion, shaping and confidence ---------------------------------------------------------
+
+
+def test_rrf_on_hand_made_rankings() -> None:
+    fused = fuse_rrf([[1, 2, 3], [3, 1, 4]], k=60)
+    assert [r for r, _ in fused] == [1, 3, 2, 4]
+    assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
+    assert fused[1][1] == pytest.approx(1 / 63 + 1 / 61)
+    assert fused[3][1] == pytest.approx(1 / 63)
+    # A row only one ranking found still gets in; ties break by row id.
+    assert [r for r, _ in fuse_rrf([[5], [6]])] == [5, 6]
+    assert fuse_rrf([]) == []
+
+
+def _hit(pid: str, episode: str, start: float | None, end: float | None) -> Hit:
+    return Hit(
+        rank=0, score=0.0, passage_id=pid, episode_id=episode, episode_title="t", podcast=None,
+        published=None, speaker=None, speaker_source=None, start=start, end=end,
+        time_precision="exact", text="", sources=[], url=None, turn_index=0,
+    )  # fmt: skip
+
+
+def test_no_two_hits_overlap_the_same_span() -> None:
+    hits = [
+        _hit("a", "e1", 10.0, 40.0),
+        _hit("b", "e1", 30.0, 60.0),  # overlaps a: dropped
+        _hit("c", "e1", 40.0, 70.0),  # touches a only at its end: kept
+        _hit("d", "e2", 10.0, 40.0),  # another episode: kept
+        _hit("a", "e1", 10.0, 40.0),  # the same passage again: dropped
+        _hit("u", "e1", None, None),  # untimed: cannot overlap by time
+    ]
+    assert [h.passage_id for h in _drop_overlaps(hits)] == ["a", "c", "d", "u"]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic", "lexical"])
+def test_quoted_phrase_must_appear(
+    e2e_index: Index, fake_embedder: FakeEmbedder, mode: str
+) -> None:
+    result = search(e2e_index, '"stopped at every lighthouse"', embedder=fake_embedder, mode=mode)
+    assert [h.text.count("stopped at every lighthouse") for h in result.hits] == [1]
+    assert result.hits[0].confident
+    # The same words out of order are not the phrase.
+    assert search(e2e_index, '"lighthouse every stopped"', embedder=fake_embedder).hits == []
+
+
+def test_off_topic_question_is_not_confident(e2e_index: Index, fake_embedder: FakeEmbedder) -> None:
+    result = search(e2e_index, "quantum chromodynamics of neutron stars", embedder=fake_embedder)
+    assert result.hits  # the nearest passages are still listed
+    assert not any(h.confident for h in result.hits)
+    on_topic = search(e2e_index, "distillation teacher student model", embedder=fake_embedder)
+    assert on_topic.hits[0].confident
+
+
+def test_date_filters(e2e_index: Index, fake_embedder: FakeEmbedder) -> None:
+    def episodes(**dates: str) -> set[str]:
+        hits = search(
+            e2e_index,
+            "distillation bread",
+            top=50,
+            embedder=fake_embedder,
+            filters=Filters(**dates),
+        ).hits
+        return {h.episode_id for h in hits}
+
+    assert episodes(since="2024-03-01") == {"ep-b"}
+    assert episodes(until="2024-03-01") == {"ep-a"}
+    assert episodes(since="2024-01-01", until="2024-12-31") == {"ep-a", "ep-b"}
+    assert episodes(since="2025-01-01") == set()
