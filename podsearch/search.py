@@ -182,10 +182,12 @@ def episode_title(row: dict[str, Any]) -> str:
 
 def _book(index: Index) -> SpeakerBook | None:
     """The user's speaker names kept beside the index, if any were recorded."""
+    path = home_dir(index.path) / "speakers.json"
+    if not path.exists():
+        return None
     from .speakers import SpeakerBook
 
-    path = home_dir(index.path) / "speakers.json"
-    return SpeakerBook.load(path) if path.exists() else None
+    return SpeakerBook.load(path)
 
 
 def known_speakers(index: Index) -> list[str]:
@@ -385,11 +387,16 @@ def search(
         # Rank fusion numbers mean nothing to a reader: show the cosine instead.
         cosine = _cosines(index, vector, dense, [r for r, _ in ranked])
         ranked = [(r, cosine[r]) for r, _ in ranked]
-    hits = _make_hits(index, ranked)
-    hits = _drop_overlaps(hits)[:top]
+    hits = _drop_overlaps(_make_hits(index, ranked))
+    for h in hits:
+        h.confident = _is_confident(h, mode, fusion, parsed.query, bool(phrases))
+    if parsed.speakers:
+        # Unattributed text may hold the named person's words, but only a strong match
+        # earns a place beside their labelled passages.
+        hits = [h for h in hits if h.speaker is not None or h.confident]
+    hits = hits[:top]
     for i, h in enumerate(hits, 1):
         h.rank = i
-        h.confident = _is_confident(h, mode, fusion, parsed.query, bool(phrases))
     return SearchResult(question=question, query=parsed.query, speakers=filters.speakers, hits=hits)
 
 

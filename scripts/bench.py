@@ -214,21 +214,6 @@ def warm_latency(index: Path, n: int) -> tuple[float, float]:
     return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
 
 
-def build_ivf(vectors: np.ndarray) -> Any:
-    """IVF-Flat, inner product: nlist ~ 4 sqrt(n) lists of >= 39 training vectors each (FAISS's
-    minimum), nprobe a quarter of them and at least 8. Not an index type podsearch writes:
-    here to show what it would give against flat and HNSW."""
-    import faiss
-
-    n, dim = vectors.shape
-    nlist = max(1, min(int(4 * n**0.5), n // 39))
-    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-    index.nprobe = min(nlist, max(8, nlist // 4))
-    index.train(vectors)
-    index.add(vectors)
-    return index
-
-
 def faiss_rows(index: Path, kinds: list[str], k: int = 10) -> list[dict[str, Any]]:
     """Build each FAISS type on the index's vectors; latency and recall@k vs exact search."""
     import faiss
@@ -261,7 +246,7 @@ def faiss_rows(index: Path, kinds: list[str], k: int = 10) -> list[dict[str, Any
     )
     for kind in kinds:
         t0 = time.perf_counter()
-        fi = build_ivf(vectors) if kind == "ivf" else build_faiss(vectors, kind)
+        fi = build_faiss(vectors, kind)
         build_s = time.perf_counter() - t0
         size = len(faiss.serialize_index(fi))
         found, times = [], []

@@ -357,6 +357,11 @@ def test_speaker_from_question_restricts_hits(
     assert {h.speaker for h in result.hits} <= {GUEST, None}
     assert sum(h.speaker == GUEST for h in result.hits) >= 9
     assert [h.rank for h in result.hits] == list(range(1, len(result.hits) + 1))
+    # Unattributed text is admitted only as a confident match: here it is off the topic.
+    weak = search(
+        e2e_index, "what did Clem say about the orchestra", top=50, embedder=fake_embedder
+    )
+    assert weak.hits and {h.speaker for h in weak.hits} == {GUEST}
 
 
 def test_explicit_speaker_filter_is_strict_and_resolves_names(
