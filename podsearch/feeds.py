@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -71,6 +72,7 @@ class FeedResult:
     episodes: list[FeedEpisode] = field(default_factory=list)
     failures: list[FeedProblem] = field(default_factory=list)  # items not read
     warnings: list[FeedProblem] = field(default_factory=list)  # items read, with a problem
+    unchanged: list[str] = field(default_factory=list)  # sources ``known`` said are indexed
 
 
 def is_feed(source: str | Path) -> bool:
@@ -146,13 +148,11 @@ class _Reader:
             max_bytes=max_bytes or self.max_bytes,
         )
 
-    def transcript(self, link: TranscriptLink) -> tuple[Episode, Fetched]:
-        fetched = self.get(link.url)
+    def parse(self, link: TranscriptLink, fetched: Fetched) -> Episode:
         name = Path(urlparse(link.url).path).name or "transcript"
         if not Path(name).suffix and link.type in _SUFFIX:
             name += _SUFFIX[link.type]
-        result = read_text(load_text(fetched.path), name)
-        return result.episode, fetched
+        return read_text(load_text(fetched.path), name).episode
 
 
 def _source(url: str) -> str:
@@ -193,15 +193,38 @@ def _apply(ep: Episode, item: FeedItem, channel: Channel, link: TranscriptLink) 
     )
 
 
-def _read_item(reader: _Reader, item: FeedItem, channel: Channel, result: FeedResult) -> None:
+def _read_item(
+    reader: _Reader,
+    item: FeedItem,
+    channel: Channel,
+    result: FeedResult,
+    known: Callable[[str, str], bool] | None = None,
+) -> None:
     links = rank_transcripts(item.transcripts, channel.language)
     if not links:
         result.failures.append(FeedProblem(item.url or item.label, f"{item.label}: no transcript"))
         return
+    # Chapters first: they are part of the episode's hash, which decides whether the
+    # transcript needs parsing at all.
+    chapters_data = b""
+    chapters: list[tuple[float, str]] = []
+    chapters_problem = None
+    if item.chapters_url:
+        try:
+            chapters_data = reader.get(item.chapters_url).data
+            chapters = parse_chapters(chapters_data)
+        except (FetchError, ValueError) as e:
+            message = f"{item.label}: chapters not attached: {e}"
+            chapters_problem = FeedProblem(item.chapters_url, message)
     tried: list[tuple[str, str]] = []  # (url, problem) of transcripts that failed
     for link in links:
         try:
-            ep, fetched = reader.transcript(link)
+            fetched = reader.get(link.url)
+            digest = _sha(fetched.data, chapters_data, _fingerprint(item, channel, link))
+            if known is not None and known(_source(link.url), digest):
+                result.unchanged.append(_source(link.url))
+                return
+            ep = reader.parse(link, fetched)
             break
         except (FetchError, ReaderError) as e:
             tried.append((link.url, e.problem if isinstance(e, ReaderError) else str(e)))
@@ -213,17 +236,11 @@ def _read_item(reader: _Reader, item: FeedItem, channel: Channel, result: FeedRe
     for url, problem in tried:
         message = f"{item.label}: {problem}; used {link.url} instead"
         result.warnings.append(FeedProblem(url, message))
-    chapters_data = b""
-    if item.chapters_url:
-        try:
-            chapters_data = reader.get(item.chapters_url).data
-            ep.chapters = parse_chapters(chapters_data)
-        except (FetchError, ValueError) as e:
-            message = f"{item.label}: chapters not attached: {e}"
-            result.warnings.append(FeedProblem(item.chapters_url, message))
+    if chapters_problem:
+        result.warnings.append(chapters_problem)
+    ep.chapters = chapters
     _apply(ep, item, channel, link)
     ep.sources = [_source(link.url)]
-    digest = _sha(fetched.data, chapters_data, _fingerprint(item, channel, link))
     ep.source_hashes = [digest]
     result.episodes.append(FeedEpisode(ep, [digest], item))
 
@@ -235,8 +252,12 @@ def read_feed(
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
     feed_max_bytes: int = FEED_MAX_BYTES,
+    known: Callable[[str, str], bool] | None = None,
 ) -> FeedResult:
-    """Read the feed and every item's transcript; FeedError when the feed itself is unusable."""
+    """Read the feed and every item's transcript; FeedError when the feed itself is unusable.
+
+    ``known(source, hash)``: true when that transcript is already indexed in this version;
+    such items are listed in ``unchanged`` without being parsed."""
     where = str(source)
     remote = is_remote(where)
     is_url = remote or where.startswith("file:")
@@ -256,7 +277,7 @@ def read_feed(
             continue
         if item.guid:
             seen[item.guid] = item
-        _read_item(reader, item, channel, result)
+        _read_item(reader, item, channel, result, known)
     return result
 
 

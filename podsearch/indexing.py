@@ -364,7 +364,9 @@ def _read_sources(
     feeds = [p for p in raw if is_feed(p)]
     files = list(iter_files(p for p in raw if p not in feeds))
     for feed in feeds:
-        for ep, src, h, fmt in _read_feed(feed, report, strict, fetch):
+        items, same = _read_feed(feed, report, strict, fetch, lambda s, h: (s, h) in known)
+        unchanged.update(by_source[src] for src in same)
+        for ep, src, h, fmt in items:
             add(ep, src, h, fmt)
     for n, path in enumerate(files, 1):
         if progress:
@@ -388,24 +390,30 @@ def _read_sources(
 
 
 def _read_feed(
-    feed: str, report: IndexReport, strict: bool, fetch: dict[str, Any]
-) -> list[tuple[Episode, str, str, str]]:
-    """(episode, source, hash, format) of each readable item of a feed. Items that cannot
-    be read are failures of the report; items read with a problem are its warnings."""
+    feed: str,
+    report: IndexReport,
+    strict: bool,
+    fetch: dict[str, Any],
+    known: Callable[[str, str], bool],
+) -> tuple[list[tuple[Episode, str, str, str]], list[str]]:
+    """(episode, source, hash, format) of each new or changed item of a feed, and the
+    sources of the unchanged ones (not parsed again). Items that cannot be read are failures
+    of the report; items read with a problem are its warnings."""
     from .feeds import read_feed
 
     try:
-        result = read_feed(feed, **fetch)
+        result = read_feed(feed, known=known, **fetch)
     except ReaderError as e:
         _fail(report, feed, e.problem, strict)
-        return []
+        return [], []
     for p in result.failures:
         _fail(report, p.where, p.problem, strict)
     report.warnings.extend(FileFailure(p.where, p.problem) for p in result.warnings)
-    return [
+    items = [
         (fe.episode, fe.episode.sources[0], fe.source_hashes[0], _feed_format(fe.episode))
         for fe in result.episodes
     ]
+    return items, result.unchanged
 
 
 def _feed_format(ep: Episode) -> str:
