@@ -18,6 +18,7 @@ from .text import fold
 LEXICAL_DIR = "lexical"
 ANALYZER = "podsearch_en"
 UNKNOWN_SPEAKER = "\x00unknown"
+TERM_CACHE_SIZE = 200_000  # analysed passages kept per open index (a few hundred bytes each)
 
 # Words that carry no topic in a question. The index drops only Lucene's short English
 # list; questions add these function words, which would otherwise match everywhere.
@@ -99,8 +100,10 @@ class LexicalIndex:
 
         self._tantivy = tantivy
         self.index = tantivy.Index.open(str(folder))
-        self.index.register_tokenizer(ANALYZER, _analyzer())
+        self._analyzer = _analyzer()
+        self.index.register_tokenizer(ANALYZER, self._analyzer)
         self.searcher = self.index.searcher()
+        self._terms: dict[int, frozenset[str]] = {}  # row -> analysed terms (coverage)
 
     def search(
         self,
@@ -139,10 +142,13 @@ class LexicalIndex:
         hits = self.searcher.search(query, k).hits
         return [(int(self.searcher.doc(addr)["row"][0]), float(score)) for score, addr in hits]
 
-    def coverage(self, question: str, texts: list[str]) -> list[float]:
-        """For each text, the idf-weighted share of the question's terms it contains."""
+    def coverage(
+        self, question: str, texts: list[str], keys: list[int] | None = None
+    ) -> list[float]:
+        """For each text, the idf-weighted share of the question's terms it contains.
+        ``keys`` (row ids) let a long-lived process keep each text's analysed terms."""
         _, words = split_query(question)
-        analyzer = _analyzer()
+        analyzer = self._analyzer
         terms = set(analyzer.analyze(" ".join(words)))
         if not terms:
             return [0.0] * len(texts)
@@ -153,8 +159,14 @@ class LexicalIndex:
             idf[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         total = sum(idf.values()) or 1.0
         out = []
-        for text in texts:
-            present = set(analyzer.analyze(text))
+        cache = self._terms
+        for i, text in enumerate(texts):
+            key = keys[i] if keys is not None else None
+            present = cache.get(key) if key is not None else None
+            if present is None:
+                present = frozenset(analyzer.analyze(text))
+                if key is not None and len(cache) < TERM_CACHE_SIZE:
+                    cache[key] = present
             out.append(sum(w for t, w in idf.items() if t in present) / total)
         return out
 

@@ -387,14 +387,23 @@ def search(
         # Rank fusion numbers mean nothing to a reader: show the cosine instead.
         cosine = _cosines(index, vector, dense, [r for r, _ in ranked])
         ranked = [(r, cosine[r]) for r, _ in ranked]
-    hits = _drop_overlaps(_make_hits(index, ranked))
-    for h in hits:
-        h.confident = _is_confident(h, mode, fusion, parsed.query, bool(phrases))
-    if parsed.speakers:
-        # Unattributed text may hold the named person's words, but only a strong match
-        # earns a place beside their labelled passages.
-        hits = [h for h in hits if h.speaker is not None or h.confident]
-    hits = hits[:top]
+    hits: list[Hit] = []
+    # Hits are made a batch at a time, best first, until ``top`` of them survive the rules.
+    batch = max(2 * top, 20)
+    for at in range(0, len(ranked), batch):
+        for h in _make_hits(index, ranked[at : at + batch]):
+            h.confident = _is_confident(h, mode, fusion, parsed.query, bool(phrases))
+            if parsed.speakers and h.speaker is None and not h.confident:
+                # Unattributed text may hold the named person's words, but only a strong
+                # match earns a place beside their labelled passages.
+                continue
+            if any(_overlaps(h, k) for k in hits):
+                continue  # no two hits cover the same span of one episode
+            hits.append(h)
+            if len(hits) == top:
+                break
+        if len(hits) == top:
+            break
     for i, h in enumerate(hits, 1):
         h.rank = i
     return SearchResult(question=question, query=parsed.query, speakers=filters.speakers, hits=hits)
@@ -429,7 +438,7 @@ def _fuse(
         return []
     cosine = _cosines(index, vector, dense, rows)
     texts = [r["text"] for r in index.take(rows, ["text"])]
-    coverage = index.lexical.coverage(query, texts)
+    coverage = index.lexical.coverage(query, texts, rows)
     fused = {
         r: FUSION_WEIGHT * cosine[r] + (1 - FUSION_WEIGHT) * c
         for r, c in zip(rows, coverage, strict=True)
@@ -458,15 +467,6 @@ def _overlaps(a: Hit, b: Hit) -> bool:
     if None in (a.start, a.end, b.start, b.end):
         return False
     return a.start < b.end and b.start < a.end  # type: ignore[operator]
-
-
-def _drop_overlaps(hits: list[Hit]) -> list[Hit]:
-    """No two hits cover the same span of one episode: the better-ranked one stays."""
-    kept: list[Hit] = []
-    for h in hits:
-        if not any(_overlaps(h, k) for k in kept):
-            kept.append(h)
-    return kept
 
 
 def _make_hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:

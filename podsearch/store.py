@@ -331,6 +331,7 @@ class Index:
         self._tables: dict[tuple[str, tuple[str, ...] | None], Any] = {}
         self._columns: dict[str, list[str]] = {}
         self._lists: dict[str, dict[str, list[Any]]] = {}  # filled by preload()
+        self._episode_rows: dict[str, dict[str, Any]] | None = None  # filled by preload()
         try:
             self.manifest: dict[str, Any] = json.loads((self.root / MANIFEST).read_text())
         except (OSError, json.JSONDecodeError) as e:
@@ -399,7 +400,9 @@ class Index:
         self._lists[PASSAGES] = {c: table.column(c).to_pylist() for c in base}
         _ = self.episodes, self.lexical
         if self.stored_vectors is not None:
-            np.asarray(self.stored_vectors).sum()  # fault the memory map's pages in
+            # In RAM rather than a memory map: no page faults on the first queries.
+            self.stored_vectors = np.array(self.stored_vectors, dtype=np.float32)
+        self._episode_rows = {row["episode_id"]: row for row in self.episodes.to_pylist()}
 
     def columns(self, name: str = PASSAGES) -> list[str]:
         """The column names of a table, from its Parquet footer."""
@@ -512,4 +515,7 @@ class Index:
         return np.vstack([self.faiss.reconstruct(int(r)) for r in rows])
 
     def episode_rows(self) -> dict[str, dict[str, Any]]:
+        """Episode id -> its row (a copy, except after ``preload``, which keeps them)."""
+        if self._episode_rows is not None:
+            return self._episode_rows
         return {row["episode_id"]: row for row in self.episodes.to_pylist()}

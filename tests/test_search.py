@@ -18,7 +18,7 @@ from podsearch.search import (
     Filters,
     Hit,
     _allowed_rows,
-    _drop_overlaps,
+    _overlaps,
     dense_search,
     fuse_rrf,
     known_speakers,
@@ -473,16 +473,20 @@ def _hit(pid: str, episode: str, start: float | None, end: float | None) -> Hit:
     )  # fmt: skip
 
 
-def test_no_two_hits_overlap_the_same_span() -> None:
-    hits = [
-        _hit("a", "e1", 10.0, 40.0),
-        _hit("b", "e1", 30.0, 60.0),  # overlaps a: dropped
-        _hit("c", "e1", 40.0, 70.0),  # touches a only at its end: kept
-        _hit("d", "e2", 10.0, 40.0),  # another episode: kept
-        _hit("a", "e1", 10.0, 40.0),  # the same passage again: dropped
-        _hit("u", "e1", None, None),  # untimed: cannot overlap by time
-    ]
-    assert [h.passage_id for h in _drop_overlaps(hits)] == ["a", "c", "d", "u"]
+def test_the_overlap_rule() -> None:
+    a = _hit("a", "e1", 10.0, 40.0)
+    assert _overlaps(a, _hit("b", "e1", 30.0, 60.0))  # same episode, shared span
+    assert not _overlaps(a, _hit("c", "e1", 40.0, 70.0))  # touches a only at its end
+    assert not _overlaps(a, _hit("d", "e2", 10.0, 40.0))  # another episode
+    assert _overlaps(a, _hit("a", "e1", 10.0, 40.0))  # the same passage
+    assert not _overlaps(a, _hit("u", "e1", None, None))  # untimed: no span to share
+
+
+def test_no_two_hits_overlap(e2e_index: Index, fake_embedder: FakeEmbedder) -> None:
+    hits = search(e2e_index, "distillation teacher", top=40, embedder=fake_embedder).hits
+    assert len(hits) == 40
+    for i, h in enumerate(hits):
+        assert not any(_overlaps(h, k) for k in hits[:i])
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "semantic", "lexical"])
