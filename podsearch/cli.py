@@ -19,8 +19,6 @@ from types import SimpleNamespace
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 app = typer.Typer(
     help="Semantic search over podcast transcripts: timestamped, speaker-attributed quotes.",
@@ -28,8 +26,33 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _LazyConsole:
+    """A rich Console made on first use: rich costs ~0.05 s to import, which ``ask --json``
+    (scripts, agents) never needs."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup characters escaped."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+out = _LazyConsole(highlight=False, soft_wrap=False)
+err = _LazyConsole(stderr=True, highlight=False, soft_wrap=True)
 
 IndexOpt = Annotated[
     Path | None,
@@ -114,10 +137,9 @@ def _progress_printer() -> Any:
     return progress
 
 
-def _print_report(report: Any) -> None:
+def _print_report(report: Any, verb: str = "Indexed into") -> None:
     out.print(
-        f"Indexed into {escape(report.index_dir)} with {escape(report.model)} "
-        f"in {report.seconds:.1f} s"
+        f"{verb} {escape(report.index_dir)} with {escape(report.model)} in {report.seconds:.1f} s"
     )
     out.print(
         f"  episodes: {report.episodes_added} added, {report.episodes_updated} updated, "
@@ -337,6 +359,7 @@ def ask(
             "until": until,
             "model": model,
             "index": str(index_dir.absolute()) if index else None,
+            "context": context,
         }
         with _errors():
             if cite:
@@ -348,7 +371,6 @@ def ask(
         if remote is not None:
             result: Any = SimpleNamespace(**{**remote, "hits": []})
             result.hits = [SimpleNamespace(**h) for h in remote["hits"]]
-            hit_dicts = remote["hits"]
             index_dir = Path(remote["index"])
         else:
             _ensure_index(index_dir)
@@ -361,10 +383,10 @@ def ask(
                 until=until,
             )
             result = search(idx, question, top=top, filters=filters, model=model, mode=mode)
-            if group:
-                result.hits = order_by_episode(result.hits)
             attach_context(idx, result.hits, context)
-            hit_dicts = [h.as_json() for h in result.hits]
+        if group:
+            result.hits = order_by_episode(result.hits)
+        hit_dicts = [vars(h) if remote is not None else h.as_json() for h in result.hits]
         citations = _cite_hits(index_dir, result.hits, cite) if cite else None
     if as_json:
         for h, c in zip(hit_dicts, citations or [], strict=False):
@@ -606,7 +628,7 @@ def remove(
 
     with _errors():
         report = remove_episodes(_index_dir(index), episodes, wait=not no_wait, on_wait=_waiting)
-    _print_report(report)
+    _print_report(report, "Removed from")
 
 
 @app.command()
@@ -667,7 +689,7 @@ def rebuild(
     if as_json:
         out.print_json(data=report.as_dict())
     else:
-        _print_report(report)
+        _print_report(report, "Rebuilt")
 
 
 @app.command()

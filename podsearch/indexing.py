@@ -481,6 +481,7 @@ def merge_step(
                     _fail(report, Path(src), e.problem, strict=False)
                     continue
                 result.episode.sources, result.episode.source_hashes = [src], [file_hash(Path(src))]
+                result.episode.id = eid  # the merged episode keeps its id, whichever is base
                 fresh.append(result.episode)
                 have.add(src)
         stored = _light_episodes(old, exclude=replaced)

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
+from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .text import fold
 
 LEXICAL_DIR = "lexical"
 ANALYZER = "podsearch_en"
 UNKNOWN_SPEAKER = "\x00unknown"
-TERM_CACHE_SIZE = 200_000  # analysed passages kept per open index (a few hundred bytes each)
+TERMS_FILE = "terms.npy"
+OFFSETS_FILE = "term_offsets.npy"
 
 # Words that carry no topic in a question. The index drops only Lucene's short English
 # list; questions add these function words, which would otherwise match everywhere.
@@ -82,6 +88,23 @@ def build_lexical(folder: Path, passages: list[dict[str, Any]]) -> None:
         writer.add_document(doc)
     writer.commit()
     writer.wait_merging_threads()
+    write_terms(folder, [p["text"] for p in passages])
+
+
+def _term_ids(terms: Any) -> np.ndarray:
+    return np.unique(np.fromiter((zlib.crc32(t.encode()) for t in terms), dtype=np.uint32))
+
+
+def write_terms(folder: Path, texts: list[str]) -> None:
+    """Each passage's analysed terms (crc32, sorted) in ``terms.npy``, passage i's slice
+    starting at ``term_offsets.npy[i]``: query-term coverage then needs no text and no
+    analysis at query time (a few MB for 50k passages)."""
+    analyzer = _analyzer()
+    parts = [_term_ids(analyzer.analyze(t)) for t in texts]
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(p) for p in parts])
+    np.save(folder / TERMS_FILE, np.concatenate(parts) if parts else np.zeros(0, np.uint32))
+    np.save(folder / OFFSETS_FILE, offsets)
 
 
 def split_query(question: str) -> tuple[list[str], list[str]]:
@@ -100,10 +123,10 @@ class LexicalIndex:
 
         self._tantivy = tantivy
         self.index = tantivy.Index.open(str(folder))
+        self.folder = Path(folder)
         self._analyzer = _analyzer()
         self.index.register_tokenizer(ANALYZER, self._analyzer)
         self.searcher = self.index.searcher()
-        self._terms: dict[int, frozenset[str]] = {}  # row -> analysed terms (coverage)
 
     def search(
         self,
@@ -143,32 +166,49 @@ class LexicalIndex:
         return [(int(self.searcher.doc(addr)["row"][0]), float(score)) for score, addr in hits]
 
     def coverage(
-        self, question: str, texts: list[str], keys: list[int] | None = None
+        self, question: str, rows: list[int], texts: Callable[[list[int]], list[str]]
     ) -> list[float]:
-        """For each text, the idf-weighted share of the question's terms it contains.
-        ``keys`` (row ids) let a long-lived process keep each text's analysed terms."""
+        """For each passage row, the idf-weighted share of the question's terms it holds.
+        ``texts`` gives the rows' texts, read only for a generation without term files."""
         _, words = split_query(question)
-        analyzer = self._analyzer
-        terms = set(analyzer.analyze(" ".join(words)))
+        terms = set(self._analyzer.analyze(" ".join(words)))
         if not terms:
-            return [0.0] * len(texts)
+            return [0.0] * len(rows)
         n = self.searcher.num_docs
         idf = {}
         for t in terms:
             df = self.searcher.doc_freq("text", t)
             idf[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         total = sum(idf.values()) or 1.0
-        out = []
-        cache = self._terms
-        for i, text in enumerate(texts):
-            key = keys[i] if keys is not None else None
-            present = cache.get(key) if key is not None else None
-            if present is None:
-                present = frozenset(analyzer.analyze(text))
-                if key is not None and len(cache) < TERM_CACHE_SIZE:
-                    cache[key] = present
-            out.append(sum(w for t, w in idf.items() if t in present) / total)
-        return out
+        if self._terms is None:
+            return [
+                sum(w for t, w in idf.items() if t in set(self._analyzer.analyze(text))) / total
+                for text in texts(rows)
+            ]
+        ids = {int(_term_ids([t])[0]): w for t, w in idf.items()}
+        wanted = np.array(sorted(ids), dtype=np.uint32)
+        weights = np.array([ids[int(t)] for t in wanted], dtype=np.float64)
+        terms_of, offsets = self._terms
+        r = np.asarray(rows, dtype=np.int64)
+        starts, lengths = offsets[r], offsets[r + 1] - offsets[r]
+        # Every term of every candidate in one array, with the candidate it belongs to.
+        owner = np.repeat(np.arange(len(r)), lengths)
+        at = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        terms = terms_of[np.repeat(starts, lengths) + at]
+        pos = np.minimum(np.searchsorted(wanted, terms), len(wanted) - 1)
+        found = wanted[pos] == terms
+        sums = np.bincount(owner[found], weights=weights[pos[found]], minlength=len(r))
+        return (sums / total).tolist()
+
+    @cached_property
+    def _terms(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(all passages' term ids, offsets) (see ``write_terms``); None for a generation
+        written before they existed."""
+        if not (self.folder / TERMS_FILE).exists():
+            return None
+        # Read whole, not memory-mapped: slicing a memmap costs more than the read (12 MB
+        # for 50k passages).
+        return np.load(self.folder / TERMS_FILE), np.load(self.folder / OFFSETS_FILE)
 
     def _parse(self, text: str) -> Any:
         text = text.strip()

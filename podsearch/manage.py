@@ -65,8 +65,11 @@ def rebuild_index(
             reuse_vectors=same_model,
             device=device,
         )
+        before = set(old.read_table("passages.parquet", ["passage_id"]).column(0).to_pylist())
+        after = Index(index_dir).read_table("passages.parquet", ["passage_id"]).column(0)
         report.episodes_updated = len(episodes)
-        report.passages_unchanged = report.passages_total - report.passages_embedded
+        report.passages_unchanged = sum(1 for p in after.to_pylist() if p in before)
+        report.passages_added = report.passages_total - report.passages_unchanged
         report.seconds = round(time.perf_counter() - t0, 3)
         return report
 

@@ -437,8 +437,9 @@ def _fuse(
     if not rows:
         return []
     cosine = _cosines(index, vector, dense, rows)
-    texts = [r["text"] for r in index.take(rows, ["text"])]
-    coverage = index.lexical.coverage(query, texts, rows)
+    coverage = index.lexical.coverage(
+        query, rows, lambda rs: [r["text"] for r in index.take(rs, ["text"])]
+    )
     fused = {
         r: FUSION_WEIGHT * cosine[r] + (1 - FUSION_WEIGHT) * c
         for r, c in zip(rows, coverage, strict=True)

@@ -51,6 +51,7 @@ class AskRequest:
     full: bool = False
     index: str | None = None  # the client's index path: refused if it is not ours
     model: str | None = None  # must match the index's model, as with ask --model
+    context: int = 0  # turns before and after each hit, as with ask --context
 
     @classmethod
     def parse(cls, params: dict[str, Any]) -> AskRequest:
@@ -77,7 +78,14 @@ class AskRequest:
         if speakers is not None and not all(isinstance(s, str) for s in speakers):
             raise BadRequest("speaker must be a string or a list of strings")
         full = one("full")
+        try:
+            context = int(one("context") or 0)
+        except (TypeError, ValueError):
+            raise BadRequest("context must be an integer") from None
+        if not 0 <= context <= 20:
+            raise BadRequest("context must be between 0 and 20")
         return cls(
+            context=context,
             question=question,
             top=top,
             mode=str(one("mode") or "hybrid"),
@@ -137,7 +145,7 @@ class SearchService:
 
     def ask(self, req: AskRequest) -> Any:
         """The hits as ``ask --json`` prints them, or the full result if ``req.full``."""
-        from .search import MODES, Filters, search
+        from .search import MODES, Filters, attach_context, search
 
         if req.mode not in MODES:
             raise BadRequest(f"mode must be one of {', '.join(MODES)}")
@@ -161,6 +169,7 @@ class SearchService:
                 model=req.model,
                 mode=req.mode,
             )
+            attach_context(index, result.hits, req.context)
         hits = [h.as_json() for h in result.hits]
         if not req.full:
             return hits

@@ -82,6 +82,7 @@ def test_the_two_seeds_become_one_episode(tmp_path: Path, seeds: Path) -> None:
 def test_changing_one_source_keeps_the_other(tmp_path: Path, seeds: Path) -> None:
     index = tmp_path / "idx"
     invoke("index", seeds, "--index", index, "--model", "fake")
+    first_id = json.loads(invoke("episodes", "--index", index, "--json").stdout)[0]["episode_id"]
     again = json.loads(invoke("index", seeds, "--index", index, "--model", "fake", "--json").stdout)
     assert again["passages_embedded"] == 0 and again["episodes_unchanged"] == 1
     full = next(seeds.glob("001_*"))
@@ -93,6 +94,7 @@ def test_changing_one_source_keeps_the_other(tmp_path: Path, seeds: Path) -> Non
     assert 0 < changed["passages_embedded"] < 5
     eps = json.loads(invoke("episodes", "--index", index, "--json").stdout)
     assert len(eps) == 1 and len(eps[0]["sources"]) == 2
+    assert eps[0]["episode_id"] == first_id  # the user's speaker names stay attached
 
 
 def test_rename_and_alias_survive_rebuild_and_reindex(tmp_path: Path) -> None:

@@ -146,6 +146,15 @@ def test_ask_through_the_server(server_url: str, library_index: Path) -> None:
     assert "dough" in human.stdout.lower()
 
 
+def test_context_and_group_through_the_server(server_url: str, library_index: Path) -> None:
+    args = ("compost tomatoes dough", "--context", "1", "--group", "episode", "--top", "6")
+    result = invoke("ask", *args, "--server", server_url, "--json")
+    assert result.exit_code == 0, result.output
+    remote = json.loads(result.stdout)
+    assert remote == local_json(library_index, *args)
+    assert any(h.get("context_before") or h.get("context_after") for g in remote for h in g["hits"])
+
+
 def test_ask_with_another_index_than_the_servers_searches_locally(
     server_url: str, tmp_path: Path
 ) -> None:
