@@ -92,7 +92,8 @@ def build_lexical(folder: Path, passages: list[dict[str, Any]]) -> None:
 
 
 def _term_ids(terms: Any) -> np.ndarray:
-    return np.unique(np.fromiter((zlib.crc32(t.encode()) for t in terms), dtype=np.uint32))
+    """Sorted distinct crc32 ids of analysed terms."""
+    return np.array(sorted({zlib.crc32(t.encode()) for t in terms}), dtype=np.uint32)
 
 
 def write_terms(folder: Path, texts: list[str]) -> None:
@@ -185,7 +186,7 @@ class LexicalIndex:
                 sum(w for t, w in idf.items() if t in set(self._analyzer.analyze(text))) / total
                 for text in texts(rows)
             ]
-        ids = {int(_term_ids([t])[0]): w for t, w in idf.items()}
+        ids = {zlib.crc32(t.encode()): w for t, w in idf.items()}
         wanted = np.array(sorted(ids), dtype=np.uint32)
         weights = np.array([ids[int(t)] for t in wanted], dtype=np.float64)
         terms_of, offsets = self._terms
