@@ -240,7 +240,7 @@ def _filter_sets(index: Index, filters: Filters) -> tuple[set[str] | None, set[s
     episodes = None
     if filters.podcast or filters.episode or filters.since or filters.until:
         episodes = set()
-        for row in index.episodes.to_pylist():
+        for row in index.episode_rows().values():
             if filters.podcast and fold(filters.podcast) not in fold(row.get("podcast")):
                 continue
             if filters.episode and not _episode_matches(filters.episode, row):
@@ -264,13 +264,12 @@ def _allowed_rows(index: Index, filters: Filters) -> np.ndarray | None:
     episodes, speakers = _filter_sets(index, filters)
     if episodes is None and speakers is None:
         return None
-    table = index.read_table("passages.parquet", columns=["episode_id", "speaker"])
-    speaker_col = table.column("speaker").to_pylist()
+    speaker_col = index.passage_column("speaker")
     keys = {s: speaker_key(s) for s in set(speaker_col)}  # fold each name once, not per row
     rows = [
         i
         for i, (eid, spk) in enumerate(
-            zip(table.column("episode_id").to_pylist(), speaker_col, strict=True)
+            zip(index.passage_column("episode_id"), speaker_col, strict=True)
         )
         if (episodes is None or eid in episodes) and (speakers is None or keys[spk] in speakers)
     ]

@@ -34,6 +34,7 @@ import numpy as np
 
 from .errors import IndexFormatError, IndexLockedError, IndexNotFoundError
 from .lexical import LEXICAL_DIR, LexicalIndex, build_lexical
+from .lookup import COLUMNS, LOOKUP_DIR, Lookup, write_lookup
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -262,6 +263,9 @@ def write_index(index_dir: Path, contents: IndexContents, faiss_kind: str = "fla
         pq.write_table(_table(contents.turns, schemas[TURNS]), tmp / TURNS)
         faiss.write_index(build_faiss(contents.vectors, faiss_kind), str(tmp / FAISS_FILE))
         build_lexical(tmp / LEXICAL_DIR, contents.passages)
+        names = schemas[EPISODES].names  # as the table has them: every column, nulls too
+        episodes = [{n: row.get(n) for n in names} for row in contents.episodes]
+        write_lookup(tmp / LOOKUP_DIR, contents.passages, episodes)
         if faiss_kind != "flat":
             np.save(tmp / VECTORS_FILE, contents.vectors.astype(np.float32))
         for name, data in contents.extra_files.items():
@@ -381,11 +385,14 @@ class Index:
         """Some rows of a table as dicts, in the order given; by default every column but
         ``embed_text`` (a copy of the text, only needed to re-embed, half the file). Row
         slices, not Table.take, which imports pyarrow.compute (~0.05 s of a cold ``ask``)."""
+        lists = self._lists.get(name)
+        if lists is not None and all(c in lists for c in columns or lists):
+            return [{c: lists[c][int(r)] for c in columns or lists} for r in rows]
+        lookup = self._lookup if name == PASSAGES else None
+        if lookup is not None and set(columns or COLUMNS) <= set(COLUMNS):
+            return lookup.take(rows, columns or COLUMNS)  # no pyarrow on a cold ``ask``
         base = [c for c in self.columns(name) if c != "embed_text"]
         wanted = columns if columns is not None else base
-        lists = self._lists.get(name)
-        if lists is not None and all(c in lists for c in wanted):
-            return [{c: lists[c][int(r)] for c in wanted} for r in rows]
         table = self.read_table(name, base if set(wanted) <= set(base) else None)
         if columns is not None:
             table = table.select(columns)
@@ -518,4 +525,15 @@ class Index:
         """Episode id -> its row (a copy, except after ``preload``, which keeps them)."""
         if self._episode_rows is not None:
             return self._episode_rows
-        return {row["episode_id"]: row for row in self.episodes.to_pylist()}
+        rows = self._lookup.episodes() if self._lookup else self.episodes.to_pylist()
+        return {row["episode_id"]: row for row in rows}
+
+    def passage_column(self, column: str) -> list[Any]:
+        """One passage column as a list (from the lookup when it has it)."""
+        if self._lookup is not None and column in ("episode_id", "speaker"):
+            return self._lookup.column(column)
+        return self.read_table(PASSAGES, [column]).column(0).to_pylist()
+
+    @cached_property
+    def _lookup(self) -> Lookup | None:
+        return Lookup.open(self.root)

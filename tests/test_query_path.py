@@ -126,3 +126,34 @@ def test_tables_are_read_once_per_generation(flat_index: Index) -> None:
     whole = flat_index.passages
     assert flat_index.read_table(PASSAGES) is whole
     assert flat_index.read_table(PASSAGES, ["text", "speaker"]).column_names == ["text", "speaker"]
+
+
+def test_lookup_gives_the_rows_of_the_tables(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from podsearch.lookup import COLUMNS, Lookup
+
+    c = contents(unit(50))
+    c.passages[4]["text"] = "Ünïcode — “quoted” 😀"
+    c.passages[5]["start"] = c.passages[5]["end"] = None
+    c.passages[6]["speaker"] = None
+    write_index(tmp_path / "idx", c)
+    index = Index(tmp_path / "idx")
+    assert index._lookup is not None
+    table = pq.read_table(index.root / PASSAGES).to_pylist()
+    rows = [0, 4, 5, 6, 49, 4]
+    expected = [{k: table[r].get(k) for k in COLUMNS} for r in rows]
+    assert index.take(rows) == expected
+    assert index.take([4], ["text", "speaker"]) == [
+        {"text": "Ünïcode — “quoted” 😀", "speaker": "Bo"}
+    ]
+    assert index.passage_column("speaker") == [r["speaker"] for r in table]
+    assert index.episode_rows() == {
+        r["episode_id"]: r for r in pq.read_table(index.root / "episodes.parquet").to_pylist()
+    }
+    # A generation written without a lookup is read from the tables.
+    import shutil
+
+    shutil.rmtree(index.root / "lookup")
+    assert Lookup.open(index.root) is None
+    assert Index(tmp_path / "idx").take(rows) == expected

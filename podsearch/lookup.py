@@ -1,0 +1,101 @@
+"""The query path's copy of what ``ask`` shows, readable with numpy and json alone.
+
+A cold ``ask`` would spend ~0.1 s importing pyarrow to read a few passages and the episode
+list from the Parquet tables. Each generation therefore also holds ``lookup/``:
+
+- ``episodes.json``: the episode rows, as ``episodes.parquet`` has them;
+- ``meta.json``: passage ids, and the distinct values of the other string columns;
+- ``codes.npy``: per passage, the index of its value in each of those lists (-1: null);
+- ``numbers.npy``: per passage, start, end (NaN: null), turn index and word offset;
+- ``text.bin`` and ``text_offsets.npy``: the passage texts, UTF-8, passage i at
+  ``text_offsets[i]:text_offsets[i + 1]``.
+
+The Parquet tables stay the record; this is derived from them when a generation is written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+LOOKUP_DIR = "lookup"
+CODED = ("episode_id", "speaker", "speaker_source", "time_precision", "chapter")
+NUMBERS = ("start", "end", "turn_index", "word_offset")
+COLUMNS = ("passage_id", *CODED, *NUMBERS, "text")
+_INTS = {"turn_index", "word_offset"}
+
+
+def write_lookup(
+    folder: Path, passages: list[dict[str, Any]], episodes: list[dict[str, Any]]
+) -> None:
+    """Write ``lookup/`` for these passage and episode rows into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    values: dict[str, dict[str, int]] = {c: {} for c in CODED}
+    codes = np.full((len(passages), len(CODED)), -1, dtype=np.int32)
+    numbers = np.full((len(passages), len(NUMBERS)), np.nan, dtype=np.float64)
+    for i, p in enumerate(passages):
+        for j, c in enumerate(CODED):
+            v = p.get(c)
+            if v is not None:
+                codes[i, j] = values[c].setdefault(v, len(values[c]))
+        for j, c in enumerate(NUMBERS):
+            if p.get(c) is not None:
+                numbers[i, j] = p[c]
+    blobs = [p["text"].encode("utf-8") for p in passages]
+    offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(b) for b in blobs])
+    (folder / "text.bin").write_bytes(b"".join(blobs))
+    np.save(folder / "text_offsets.npy", offsets)
+    np.save(folder / "codes.npy", codes)
+    np.save(folder / "numbers.npy", numbers)
+    meta = {"passage_id": [p["passage_id"] for p in passages]}
+    meta |= {c: list(values[c]) for c in CODED}
+    (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False))
+    (folder / "episodes.json").write_text(json.dumps(episodes, ensure_ascii=False))
+
+
+class Lookup:
+    """Reads one generation's ``lookup/`` folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.meta: dict[str, list[Any]] = json.loads((folder / "meta.json").read_text())
+        self.codes = np.load(folder / "codes.npy")
+        self.numbers = np.load(folder / "numbers.npy")
+        self.offsets = np.load(folder / "text_offsets.npy")
+        self._text = (folder / "text.bin").read_bytes()
+
+    @classmethod
+    def open(cls, root: Path) -> Lookup | None:
+        """The generation's lookup, or None if it was written without one."""
+        folder = root / LOOKUP_DIR
+        return cls(folder) if (folder / "meta.json").exists() else None
+
+    def episodes(self) -> list[dict[str, Any]]:
+        return json.loads((self.folder / "episodes.json").read_text())
+
+    def value(self, row: int, column: str) -> Any:
+        if column == "passage_id":
+            return self.meta["passage_id"][row]
+        if column == "text":
+            return self._text[self.offsets[row] : self.offsets[row + 1]].decode("utf-8")
+        if column in NUMBERS:
+            x = float(self.numbers[row, NUMBERS.index(column)])
+            if math.isnan(x):
+                return None
+            return int(x) if column in _INTS else x
+        code = int(self.codes[row, CODED.index(column)])
+        return None if code < 0 else self.meta[column][code]
+
+    def take(self, rows: Sequence[int], columns: Sequence[str]) -> list[dict[str, Any]]:
+        return [{c: self.value(int(r), c) for c in columns} for r in rows]
+
+    def column(self, column: str) -> list[Any]:
+        """A whole coded column, decoded (for filters)."""
+        names = self.meta[column]
+        return [None if c < 0 else names[c] for c in self.codes[:, CODED.index(column)].tolist()]
