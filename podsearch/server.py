@@ -189,6 +189,7 @@ class IndexMismatch(BadRequest):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: send each at once
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:

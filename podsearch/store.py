@@ -336,6 +336,7 @@ class Index:
         self._columns: dict[str, list[str]] = {}
         self._lists: dict[str, dict[str, list[Any]]] = {}  # filled by preload()
         self._episode_rows: dict[str, dict[str, Any]] | None = None  # filled by preload()
+        self._columns_cache: dict[str, list[Any]] = {}
         try:
             self.manifest: dict[str, Any] = json.loads((self.root / MANIFEST).read_text())
         except (OSError, json.JSONDecodeError) as e:
@@ -478,7 +479,12 @@ class Index:
         if flat is None:
             return self._faiss_nearest(q, k, allowed)
         ids = None if allowed is None else np.asarray(allowed, dtype=np.int64)
-        scores = (flat if ids is None else flat[ids]) @ q
+        if ids is None:
+            scores = flat @ q
+        elif len(ids) * 8 > len(flat):
+            scores = (flat @ q)[ids]  # cheaper than copying most of the vectors
+        else:
+            scores = flat[ids] @ q
         if len(scores) == 0:
             return []
         k = min(k, len(scores))
@@ -529,10 +535,15 @@ class Index:
         return {row["episode_id"]: row for row in rows}
 
     def passage_column(self, column: str) -> list[Any]:
-        """One passage column as a list (from the lookup when it has it)."""
-        if self._lookup is not None and column in ("episode_id", "speaker"):
-            return self._lookup.column(column)
-        return self.read_table(PASSAGES, [column]).column(0).to_pylist()
+        """One passage column as a list (from the lookup when it has it), kept: a
+        generation never changes."""
+        if column not in self._columns_cache:
+            if self._lookup is not None and column in ("episode_id", "speaker"):
+                values = self._lookup.column(column)
+            else:
+                values = self.read_table(PASSAGES, [column]).column(0).to_pylist()
+            self._columns_cache[column] = values
+        return self._columns_cache[column]
 
     @cached_property
     def _lookup(self) -> Lookup | None:
