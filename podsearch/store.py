@@ -185,8 +185,9 @@ def build_faiss(vectors: np.ndarray, kind: str = "flat") -> Any:
         index.hnsw.efConstruction = 80
         index.hnsw.efSearch = 128
     elif kind == "ivf":
-        # nlist ~ 4 sqrt(n), with at least 39 training points per list (FAISS's own floor);
-        # nprobe a tenth of the lists keeps recall@10 near exact at these sizes.
+        # nlist ~ 4 sqrt(n), with at least 39 training points per list (FAISS's own floor).
+        # nprobe a quarter of the lists: on E41-E80 (6786 passages, nlist 174) recall@10 vs
+        # exact was 0.81 at nprobe 17, 0.94 at 44, 0.96 at 64. Flat stays the default.
         n = len(vectors)
         nlist = max(1, min(int(4 * np.sqrt(max(n, 1))), n // 39))
         quantizer = faiss.IndexFlatIP(dim)
@@ -194,7 +195,7 @@ def build_faiss(vectors: np.ndarray, kind: str = "flat") -> Any:
         index.cp.min_points_per_centroid = 1  # small libraries: no "too few points" warning
         if n:
             index.train(np.ascontiguousarray(vectors, dtype=np.float32))
-        index.nprobe = max(1, min(nlist, max(8, nlist // 10)))
+        index.nprobe = max(1, min(nlist, max(8, nlist // 4)))
     else:
         raise ValueError(f"unknown FAISS index type {kind!r} (use {', '.join(FAISS_KINDS)})")
     if len(vectors):
