@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -336,9 +335,11 @@ def ask(
     ] = None,
 ) -> None:
     """Search the index and print the best quotes with speaker, episode and timestamp."""
+    from .entry import prefetch_query_model
+
     index_dir = _index_dir(index)
     if not server and mode != "lexical":
-        _prefetch_query_model(index_dir, model)  # first: it loads while the rest imports
+        prefetch_query_model(index_dir, model)  # first: it loads while the rest imports
     from .search import MODES, Filters, attach_context, order_by_episode, search
     from .store import Index
 
@@ -411,27 +412,6 @@ def _groups(hits: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
         else:
             groups.append([h])
     return groups
-
-
-def _prefetch_query_model(index_dir: Path, model: str | None) -> None:
-    """Start loading the index's query model now (its ONNX session loads in a background
-    thread) so that it is ready when the tables and the lexical search are. Best effort:
-    does nothing unless an export exists; search() reports any problem itself."""
-    from .embedding import canonical_model_name, load_query_embedder
-    from .errors import PodsearchError
-    from .onnx_backend import find_export
-    from .store import Index, index_exists
-
-    if not index_exists(index_dir):
-        return
-    try:
-        name = Index(index_dir).model
-    except (PodsearchError, KeyError):
-        return
-    if model and canonical_model_name(model) != name:
-        return  # search() will refuse the model with a proper message
-    if find_export(name) is not None:
-        load_query_embedder(name)
 
 
 def _ask_server(url: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -869,33 +849,15 @@ def export(
     _write_export(text, output, len(citables))
 
 
-def _prefetch_from_argv(argv: list[str]) -> None:
-    """For a local ``ask``, start loading the query model before typer parses the command
-    line (~0.1 s): by the time the question is asked the model is ready. Best effort; any
-    odd command line is left to typer."""
-    if not argv or argv[0] != "ask" or os.environ.get("PODSEARCH_SERVER"):
-        return
-    index: str | None = None
-    for i, arg in enumerate(argv):
-        if arg in ("--help", "--server", "--mode") or arg.startswith(("--server=", "--mode=")):
-            return  # help, remote or maybe lexical: nothing to prefetch
-        if arg == "--index" and i + 1 < len(argv):
-            index = argv[i + 1]
-        elif arg.startswith("--index="):
-            index = arg.split("=", 1)[1]
-    try:
-        _prefetch_query_model(_index_dir(Path(index) if index else None), None)
-    except Exception:
-        pass
-
-
 def main() -> None:
-    # A command's start-up allocates many long-lived objects (typer, pydantic, pyarrow) and
-    # no garbage: collecting is wasted work (~15 ms), so it stays off unless a long-running
-    # command turns it back on. At exit, freezing spares the interpreter's final walk over
-    # every object (~65 ms of a 0.4 s `ask`).
-    gc.disable()
-    _prefetch_from_argv(sys.argv[1:])
+    """The console script (see ``podsearch.entry``, which starts here for a local ``ask``)."""
+    from .entry import main as entry_main
+
+    entry_main()
+
+
+def run() -> None:
+    """Run the typer app, then freeze the heap (``podsearch.entry`` explains why)."""
     try:
         app()
     finally:
