@@ -219,11 +219,12 @@ def index(
 
 def _ensure_index(index_dir: Path) -> None:
     """Build the bundled sample library when the chosen index does not exist yet."""
-    from .indexing import index_paths, sample_paths
     from .store import index_exists
 
     if index_exists(index_dir):
         return
+    from .indexing import index_paths, sample_paths
+
     err.print(
         f"No index at {escape(str(index_dir))}: building the bundled sample library into it "
         "first (2 transcripts of one episode). Use 'podsearch index PATH' for your own."

@@ -14,11 +14,14 @@ import threading
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from .errors import ModelLoadError
+from .errors import ModelLoadError, ModelMismatchError
+
+if TYPE_CHECKING:
+    from .store import Index
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Names under which the bundled copy of the default model is found offline.
@@ -295,3 +298,14 @@ def encode_all(
     if out is None:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     return out
+
+
+def check_model(index: Index, model: str | None) -> str:
+    """The index's pinned model; refuse a different one with a message that says what to do."""
+    if model and canonical_model_name(model) != index.model:
+        raise ModelMismatchError(
+            f"index {index.path} was built with model {index.model!r}, not {model!r}: "
+            f"drop --model to use it, or re-embed with "
+            f"'podsearch rebuild --index {index.path} --model {model}'"
+        )
+    return index.model

@@ -19,12 +19,13 @@ from .chunking import ChunkConfig, chunk_episode
 from .embedding import (
     Embedder,
     canonical_model_name,
+    check_model,
     encode_all,
     export_for_queries,
     load_embedder,
     load_index_embedder,
 )
-from .errors import ModelMismatchError, ReaderError
+from .errors import ReaderError
 from .models import Cue, Episode, Passage, Person, Turn
 from .store import Index, IndexContents, home_dir, index_exists, write_index, writer_lock
 
@@ -204,17 +205,6 @@ def episode_from_rows(row: dict[str, Any], turns: list[dict[str, Any]]) -> Episo
         formats=list(row["formats"] or []),
         chapters=[(c["start"], c["title"]) for c in row.get("chapters") or []],
     )
-
-
-def check_model(index: Index, model: str | None) -> str:
-    """The index's pinned model; refuse a different one with a message that says what to do."""
-    if model and canonical_model_name(model) != index.model:
-        raise ModelMismatchError(
-            f"index {index.path} was built with model {index.model!r}, not {model!r}: "
-            f"drop --model to use it, or re-embed with "
-            f"'podsearch rebuild --index {index.path} --model {model}'"
-        )
-    return index.model
 
 
 def index_paths(

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .embedding import Embedder, load_query_embedder
-from .indexing import check_model
+from .embedding import Embedder, check_model, load_query_embedder
 from .lexical import speaker_key, split_query
 from .store import Index, home_dir
 from .text import fold
