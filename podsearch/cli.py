@@ -12,7 +12,6 @@ import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -191,8 +190,7 @@ def index(
         typer.Option("--max-mb", min=0.001, help="Largest transcript a feed may send, in MB."),
     ] = 20.0,
 ) -> None:
-    """Add transcripts or feeds to an index (unchanged files are skipped, changed ones
-    replaced, sources of one episode merged)."""
+    """Add transcripts or feeds to an index; unchanged files are skipped."""
     gc.enable()  # long-running: collect as usual (main() turns it off for start-up)
     from .indexing import index_paths
 
@@ -521,190 +519,6 @@ def episodes(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     out.print(f"{len(items)} episode(s)")
 
 
-speakers_app = typer.Typer(
-    help="List speakers, name anonymous labels, record aliases.", no_args_is_help=False
-)
-app.add_typer(speakers_app, name="speakers")
-
-
-@speakers_app.callback(invoke_without_command=True)
-def speakers(ctx: typer.Context, index: IndexOpt = None, as_json: JsonOpt = False) -> None:
-    """List speakers with their aliases, turn counts and a sample line."""
-    if ctx.invoked_subcommand is not None:
-        return
-    from .manage import list_speakers
-
-    with _errors():
-        items = list_speakers(_index_dir(index))
-    if as_json:
-        sys.stdout.write(json.dumps(items, ensure_ascii=False, indent=1) + "\n")
-        return
-    for s in items:
-        name = escape(_who(s["speaker"], None))
-        aliases = f"  [dim]aka {escape(', '.join(s['aliases']))}[/dim]" if s["aliases"] else ""
-        out.print(
-            f"[bold]{name}[/bold]  {s['turns']} turns, {s['passages']} passages in "
-            f"{s['episodes']} episode(s){aliases}"
-        )
-        out.print(f"    [dim]“{escape(s['sample'])}”[/dim]")
-    if any(s["anonymous"] for s in items):
-        out.print(
-            "[dim]Name an unnamed speaker with: podsearch speakers rename EPISODE LABEL "
-            '"Real Name"[/dim]'
-        )
-
-
-@speakers_app.command("rename")
-def speakers_rename(
-    episode: Annotated[str, typer.Argument(help="Episode id (or unique prefix, or file name).")],
-    label: Annotated[str, typer.Argument(help='The label to name, e.g. "Guest 1".')],
-    name: Annotated[str, typer.Argument(help="The speaker's real name.")],
-    index: IndexOpt = None,
-    no_wait: NoWaitOpt = False,
-) -> None:
-    """Name a speaker label of one episode; kept across re-indexing and rebuilds."""
-    gc.enable()
-    from .manage import rename_speaker
-
-    with _errors():
-        report = rename_speaker(
-            _index_dir(index), episode, label, name, wait=not no_wait, on_wait=_waiting
-        )
-    err.print(
-        f"{escape(label)} is now {escape(name)} in episode {escape(report['episode_id'])} "
-        f"({report['turns']} turns); index updated in {report['seconds']:.1f} s"
-    )
-
-
-@speakers_app.command("alias")
-def speakers_alias(
-    name: Annotated[str, typer.Argument(help="The speaker's real name.")],
-    alias: Annotated[str, typer.Argument(help="Another name or spelling for the same person.")],
-    index: IndexOpt = None,
-    no_wait: NoWaitOpt = False,
-) -> None:
-    """Record that ALIAS designates NAME (in every episode and in questions)."""
-    gc.enable()
-    from .manage import alias_speaker
-
-    with _errors():
-        report = alias_speaker(_index_dir(index), name, alias, wait=not no_wait, on_wait=_waiting)
-    err.print(
-        f"{escape(alias)} now designates {escape(name)}; index updated in {report['seconds']:.1f} s"
-    )
-
-
-@app.command()
-def remove(
-    episodes: Annotated[
-        list[str],
-        typer.Argument(metavar="EPISODE", help="Episode ids, unique prefixes or file names."),
-    ],
-    index: IndexOpt = None,
-    no_wait: NoWaitOpt = False,
-) -> None:
-    """Remove episodes from the index (their source files are not touched)."""
-    gc.enable()
-    from .manage import remove_episodes
-
-    with _errors():
-        report = remove_episodes(_index_dir(index), episodes, wait=not no_wait, on_wait=_waiting)
-    _print_report(report, "Removed from")
-
-
-@app.command()
-def rebuild(
-    index: IndexOpt = None,
-    model: Annotated[
-        str | None,
-        typer.Option(help="Re-embed everything with this sentence-transformers model or path."),
-    ] = None,
-    faiss_index: Annotated[
-        str | None,
-        typer.Option(
-            "--faiss-index",
-            metavar="TYPE",
-            help="flat (exact), hnsw or ivf; built from the stored vectors, no re-embedding.",
-            show_default=False,
-        ),
-    ] = None,
-    min_words: Annotated[
-        int | None, typer.Option(min=1, help="Re-chunk: shortest passage cut from a long turn.")
-    ] = None,
-    max_words: Annotated[
-        int | None, typer.Option(min=10, help="Re-chunk: longest passage (words).")
-    ] = None,
-    device: DeviceOpt = "auto",
-    no_wait: NoWaitOpt = False,
-    as_json: JsonOpt = False,
-) -> None:
-    """Rebuild the whole index into a new generation and swap it in atomically."""
-    gc.enable()
-    from .chunking import ChunkConfig
-    from .manage import rebuild_index
-    from .store import FAISS_KINDS, Index
-
-    if faiss_index is not None and faiss_index not in FAISS_KINDS:
-        raise typer.BadParameter(f"use one of {', '.join(FAISS_KINDS)}", param_hint="--faiss-index")
-    with _errors():
-        config = None
-        if min_words is not None or max_words is not None:
-            old = ChunkConfig.from_dict(Index(_index_dir(index)).manifest.get("chunking"))
-            config = replace(
-                old,
-                min_words=old.min_words if min_words is None else min_words,
-                max_words=old.max_words if max_words is None else max_words,
-            )
-            if config.min_words > config.max_words:
-                raise typer.BadParameter("--min-words must not exceed --max-words")
-        report = rebuild_index(
-            _index_dir(index),
-            model=model,
-            faiss_kind=faiss_index,
-            chunk_config=config,
-            progress=_progress_printer(),
-            device=device,
-            wait=not no_wait,
-            on_wait=_waiting,
-        )
-    if as_json:
-        out.print_json(data=report.as_dict())
-    else:
-        _print_report(report, "Rebuilt")
-
-
-@app.command()
-def status(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
-    """Model, counts, size, FAISS type, last build, and whether sources changed since."""
-    from .manage import index_status
-
-    with _errors():
-        st = index_status(_index_dir(index))
-    if as_json:
-        sys.stdout.write(json.dumps(st, ensure_ascii=False, indent=1) + "\n")
-        return
-    c = st["counts"]
-    out.print(f"[bold]{escape(st['index'])}[/bold]  generation {escape(st['generation'])}")
-    out.print(f"  model: {escape(st['model']['name'])} ({st['model']['dimension']} dims)")
-    out.print(
-        f"  {c.get('episodes', 0)} episodes, {c.get('passages', 0)} passages, "
-        f"{c.get('turns', 0)} turns, {c.get('sources', 0)} sources"
-    )
-    out.print(f"  FAISS index: {escape(str(st['faiss'].get('type', 'flat')))}")
-    out.print(f"  size on disk: {st['size_bytes'] / 1e6:.1f} MB")
-    out.print(f"  built: {st['built_at']} by podsearch {st['tool_version']}")
-    changed, missing = st["sources_changed"], st["sources_missing"]
-    if not changed and not missing:
-        out.print("  sources: unchanged since the build")
-    for label, paths in (("changed", changed), ("missing", missing)):
-        if paths:
-            out.print(f"  [yellow]sources {label} since the build: {len(paths)}[/yellow]")
-            for p in paths[:10]:
-                out.print(f"    {escape(p)}")
-    if changed or missing:
-        out.print("  Run 'podsearch index PATH' (with --prune for missing files) to update.")
-
-
 def _check_style(style: str) -> str:
     """The CSL style id, or a CitationError naming the valid styles."""
     from .citation_styles import resolve_style
@@ -728,128 +542,6 @@ def _print_citation(citation: Any) -> None:
         out.print(f"   [dim]Reference:[/dim] {escape(citation.reference)}", soft_wrap=True)
 
 
-def _write_export(text: str, output: Path | None, count: int) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as e:
-        err.print(f"[red]Error:[/red] cannot write {escape(str(output))}: {escape(str(e))}")
-        raise typer.Exit(1) from None
-    err.print(f"Wrote {count} citation(s) to {escape(str(output))}")
-
-
-StyleOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--style",
-        "-s",
-        help="Citation style: apa (default), mla, chicago or any CSL style name.",
-        show_default=False,
-    ),
-]
-FormatOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--format",
-        "-f",
-        help="bibtex, biblatex, ris, csl-json, markdown, json or csv.",
-        show_default=False,
-    ),
-]
-
-
-@app.command()
-def cite(
-    passage_ids: Annotated[
-        list[str],
-        typer.Argument(
-            metavar="PASSAGE_ID", help="Passage ids shown with every hit (or unique prefixes)."
-        ),
-    ],
-    style: StyleOpt = None,
-    fmt: FormatOpt = None,
-    index: IndexOpt = None,
-) -> None:
-    """Cite passages: in-text citation, reference and quote, or a file format."""
-    from .citation_formats import check_format, export
-    from .citation_styles import DEFAULT_STYLE, render_style
-    from .citations import citables_from_index
-    from .store import Index
-
-    if style and fmt:
-        raise typer.BadParameter("give --style or --format, not both", param_hint="--format")
-    with _errors():
-        if fmt:
-            fmt = check_format(fmt)
-        else:
-            _check_style(style or DEFAULT_STYLE)
-        citables = citables_from_index(Index(_index_dir(index)), passage_ids)
-        if fmt:
-            sys.stdout.write(export(citables, fmt))
-            return
-        styled = render_style(citables, style or DEFAULT_STYLE)
-    blocks = []
-    for c, s in zip(citables, styled, strict=True):
-        lines = [s.in_text] + ([s.reference] if s.reference else []) + [f"“{c.quote}”"]
-        blocks.append("\n".join(lines) + "\n")
-    sys.stdout.write("\n".join(blocks))
-
-
-@app.command()
-def export(
-    question: Annotated[str, typer.Argument(help='e.g. "what did Clem say about distillation"')],
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format", "-f", help="bibtex, biblatex, ris, csl-json, markdown, json or csv."
-        ),
-    ],
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="File to write (default: standard output)."),
-    ] = None,
-    index: IndexOpt = None,
-    top: TopOpt = 10,
-    speaker: SpeakerOpt = None,
-    podcast: PodcastOpt = None,
-    episode: EpisodeOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    mode: ModeOpt = "hybrid",
-    model: QueryModelOpt = None,
-    style: Annotated[
-        str, typer.Option("--style", "-s", help="Citation style of the json and csv columns.")
-    ] = "apa",
-) -> None:
-    """Write all hits of a question as citations in a file format."""
-    from .citation_formats import check_format
-    from .citation_formats import export as export_citations
-    from .citations import citables_from_index
-    from .search import MODES, Filters, search
-    from .store import Index
-
-    if mode not in MODES:
-        raise typer.BadParameter(f"use one of {', '.join(MODES)}", param_hint="--mode")
-    index_dir = _index_dir(index)
-    with _errors():
-        fmt = check_format(fmt)
-        if fmt in ("json", "csv"):
-            _check_style(style)
-        _ensure_index(index_dir)
-        filters = Filters(
-            speakers=list(speaker or []), podcast=podcast, episode=episode, since=since, until=until
-        )
-        idx = Index(index_dir)
-        result = search(idx, question, top=top, filters=filters, model=model, mode=mode)
-        citables = citables_from_index(idx, [h.passage_id for h in result.hits])
-        text = export_citations(citables, fmt, style)
-    if not citables:
-        err.print("No matching passages.")
-    _write_export(text, output, len(citables))
-
-
 def main() -> None:
     """The console script (see ``podsearch.entry``, which starts here for a local ``ask``)."""
     from .entry import main as entry_main
@@ -867,3 +559,7 @@ def run() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# The other commands register themselves on ``app`` (imported last: they use the above).
+from . import cli_citations, cli_library  # noqa: E402, F401
