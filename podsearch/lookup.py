@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,16 @@ def write_lookup(
     (folder / "episodes.json").write_text(json.dumps(episodes, ensure_ascii=False))
 
 
+def _map(path: Path) -> Any:
+    """The file's bytes, memory-mapped (an empty file cannot be mapped)."""
+    import mmap
+
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            return b""
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+
+
 class Lookup:
     """Reads one generation's ``lookup/`` folder."""
 
@@ -68,7 +79,7 @@ class Lookup:
         self.codes = np.load(folder / "codes.npy")
         self.numbers = np.load(folder / "numbers.npy")
         self.offsets = np.load(folder / "text_offsets.npy")
-        self._text = (folder / "text.bin").read_bytes()
+        self._text = _map(folder / "text.bin")  # only the texts shown are paged in
 
     @classmethod
     def open(cls, root: Path) -> Lookup | None:
