@@ -215,6 +215,24 @@ def index(
         raise typer.Exit(1)
 
 
+def _filters(
+    mode: str,
+    speaker: list[str] | None,
+    podcast: str | None,
+    episode: str | None,
+    since: str | None,
+    until: str | None,
+) -> Any:
+    """The search filters of ``ask`` and ``export``, once ``--mode`` is known to be valid."""
+    from .search import MODES, Filters
+
+    if mode not in MODES:
+        raise typer.BadParameter(f"use one of {', '.join(MODES)}", param_hint="--mode")
+    return Filters(
+        speakers=list(speaker or []), podcast=podcast, episode=episode, since=since, until=until
+    )
+
+
 def _ensure_index(index_dir: Path) -> None:
     """Build the bundled sample library when the chosen index does not exist yet."""
     from .store import index_exists
@@ -339,11 +357,10 @@ def ask(
     index_dir = _index_dir(index)
     if not server and mode != "lexical":
         prefetch_query_model(index_dir, model)  # first: it loads while the rest imports
-    from .search import MODES, Filters, attach_context, order_by_episode, search
+    from .search import attach_context, order_by_episode, search
     from .store import Index
 
-    if mode not in MODES:
-        raise typer.BadParameter(f"use one of {', '.join(MODES)}", param_hint="--mode")
+    filters = _filters(mode, speaker, podcast, episode, since, until)
     if group not in (None, "episode"):
         raise typer.BadParameter("the only grouping is 'episode'", param_hint="--group")
     remote = None
@@ -375,13 +392,6 @@ def ask(
         else:
             _ensure_index(index_dir)
             idx = Index(index_dir)
-            filters = Filters(
-                speakers=list(speaker or []),
-                podcast=podcast,
-                episode=episode,
-                since=since,
-                until=until,
-            )
             result = search(idx, question, top=top, filters=filters, model=model, mode=mode)
             attach_context(idx, result.hits, context)
         if group:

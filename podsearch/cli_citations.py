@@ -21,6 +21,7 @@ from .cli import (
     _check_style,
     _ensure_index,
     _errors,
+    _filters,
     _index_dir,
     app,
     err,
@@ -127,20 +128,16 @@ def export(
     from .citation_formats import check_format
     from .citation_formats import export as export_citations
     from .citations import citables_from_index
-    from .search import MODES, Filters, search
+    from .search import search
     from .store import Index
 
-    if mode not in MODES:
-        raise typer.BadParameter(f"use one of {', '.join(MODES)}", param_hint="--mode")
+    filters = _filters(mode, speaker, podcast, episode, since, until)
     index_dir = _index_dir(index)
     with _errors():
         fmt = check_format(fmt)
         if fmt in ("json", "csv"):
             _check_style(style)
         _ensure_index(index_dir)
-        filters = Filters(
-            speakers=list(speaker or []), podcast=podcast, episode=episode, since=since, until=until
-        )
         idx = Index(index_dir)
         result = search(idx, question, top=top, filters=filters, model=model, mode=mode)
         citables = citables_from_index(idx, [h.passage_id for h in result.hits])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import json
 import sys
-from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -146,28 +145,18 @@ def rebuild(
 ) -> None:
     """Rebuild the whole index into a new generation and swap it in atomically."""
     gc.enable()
-    from .chunking import ChunkConfig
     from .manage import rebuild_index
-    from .store import FAISS_KINDS, Index
+    from .store import FAISS_KINDS
 
     if faiss_index is not None and faiss_index not in FAISS_KINDS:
         raise typer.BadParameter(f"use one of {', '.join(FAISS_KINDS)}", param_hint="--faiss-index")
     with _errors():
-        config = None
-        if min_words is not None or max_words is not None:
-            old = ChunkConfig.from_dict(Index(_index_dir(index)).manifest.get("chunking"))
-            config = replace(
-                old,
-                min_words=old.min_words if min_words is None else min_words,
-                max_words=old.max_words if max_words is None else max_words,
-            )
-            if config.min_words > config.max_words:
-                raise typer.BadParameter("--min-words must not exceed --max-words")
         report = rebuild_index(
             _index_dir(index),
             model=model,
             faiss_kind=faiss_index,
-            chunk_config=config,
+            min_words=min_words,
+            max_words=max_words,
             progress=_progress_printer(),
             device=device,
             wait=not no_wait,

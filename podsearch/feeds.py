@@ -279,16 +279,3 @@ def read_feed(
             seen[item.guid] = item
         _read_item(reader, item, channel, result, known)
     return result
-
-
-def feed_episodes(
-    source: str | Path, cache_dir: Path, **options: float
-) -> tuple[list[tuple[Episode, list[str]]], list[tuple[str, str]]]:
-    """For the indexer: (episode, source hashes) pairs, and (where, problem) pairs.
-
-    The problems are the failures (items not indexed) followed by the warnings.
-    ``options`` are ``read_feed``'s timeout, max_bytes and feed_max_bytes.
-    """
-    result = read_feed(source, cache_dir=cache_dir, **options)  # type: ignore[arg-type]
-    problems = [(p.where, p.problem) for p in result.failures + result.warnings]
-    return [(fe.episode, fe.source_hashes) for fe in result.episodes], problems

@@ -7,7 +7,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,12 +27,19 @@ from .embedding import (
 )
 from .errors import ReaderError
 from .models import Cue, Episode, Passage, Person, Turn
-from .store import Index, IndexContents, home_dir, index_exists, write_index, writer_lock
+from .store import (
+    Index,
+    IndexContents,
+    home_dir,
+    index_exists,
+    speaker_file,
+    write_index,
+    writer_lock,
+)
 
 if TYPE_CHECKING:  # speakers imports rapidfuzz: not needed by a query (search imports us)
     from .speakers import SpeakerBook
 
-SPEAKER_FILE = "speakers.json"
 
 Progress = Callable[[str, int, int], None]
 
@@ -497,7 +504,7 @@ def speaker_book(index_dir: Path) -> SpeakerBook:
     """The user's speaker names for this index, kept beside it (survives every rebuild)."""
     from .speakers import SpeakerBook
 
-    return SpeakerBook.load(home_dir(index_dir) / SPEAKER_FILE)
+    return SpeakerBook.load(speaker_file(index_dir))
 
 
 def apply_identity(
@@ -508,8 +515,7 @@ def apply_identity(
     from .speakers import canonicalize_episodes
 
     labels = [[t.speaker for t in ep.turns] for ep in episodes]
-    named = [book.apply(ep) for ep in episodes]
-    named = [replace(ep, turns=[replace(t) for t in ep.turns]) for ep in named]
+    named = [book.apply(ep) for ep in episodes]  # copies: canonicalising cannot touch inputs
     canonicalize_episodes(named)
     return list(zip(named, labels, strict=True))
 

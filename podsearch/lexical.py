@@ -11,13 +11,13 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .errors import IndexFormatError
 from .text import fold
 
 LEXICAL_DIR = "lexical"
@@ -166,11 +166,8 @@ class LexicalIndex:
         hits = self.searcher.search(query, k).hits
         return [(int(self.searcher.doc(addr)["row"][0]), float(score)) for score, addr in hits]
 
-    def coverage(
-        self, question: str, rows: list[int], texts: Callable[[list[int]], list[str]]
-    ) -> list[float]:
-        """For each passage row, the idf-weighted share of the question's terms it holds.
-        ``texts`` gives the rows' texts, read only for a generation without term files."""
+    def coverage(self, question: str, rows: list[int]) -> list[float]:
+        """For each passage row, the idf-weighted share of the question's terms it holds."""
         _, words = split_query(question)
         terms = set(self._analyzer.analyze(" ".join(words)))
         if not terms:
@@ -181,11 +178,6 @@ class LexicalIndex:
             df = self.searcher.doc_freq("text", t)
             idf[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         total = sum(idf.values()) or 1.0
-        if self._terms is None:
-            return [
-                sum(w for t, w in idf.items() if t in set(self._analyzer.analyze(text))) / total
-                for text in texts(rows)
-            ]
         ids = {zlib.crc32(t.encode()): w for t, w in idf.items()}
         wanted = np.array(sorted(ids), dtype=np.uint32)
         weights = np.array([ids[int(t)] for t in wanted], dtype=np.float64)
@@ -202,11 +194,13 @@ class LexicalIndex:
         return (sums / total).tolist()
 
     @cached_property
-    def _terms(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(all passages' term ids, offsets) (see ``write_terms``); None for a generation
-        written before they existed."""
+    def _terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """(all passages' term ids, offsets) (see ``write_terms``)."""
         if not (self.folder / TERMS_FILE).exists():
-            return None
+            raise IndexFormatError(
+                f"{self.folder} has no term files (written by an older podsearch): "
+                "rebuild the index with 'podsearch rebuild'"
+            )
         # Read whole, not memory-mapped: slicing a memmap costs more than the read (12 MB
         # for 50k passages).
         return np.load(self.folder / TERMS_FILE), np.load(self.folder / OFFSETS_FILE)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,9 @@ def rebuild_index(
     model: str | None = None,
     faiss_kind: str | None = None,
     embedder: Embedder | None = None,
-    chunk_config: ChunkConfig | None = None,
     progress: Progress | None = None,
+    min_words: int | None = None,
+    max_words: int | None = None,
     device: str | None = None,
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
@@ -43,10 +45,22 @@ def rebuild_index(
     """Rebuild the whole index from its stored episodes into a new generation, swapped in
     atomically: re-chunked, with the user's speaker names applied again. Vectors of
     unchanged text are reused, so only ``model`` (a different one) re-embeds; ``faiss_kind``
-    changes the FAISS structure from the stored vectors."""
+    changes the FAISS structure from the stored vectors; ``min_words`` / ``max_words``
+    change the index's chunking (the rest of it is kept)."""
     with writer_lock(index_dir, wait=wait, on_wait=on_wait):
         t0 = time.perf_counter()
         old = Index(index_dir)
+        chunk_config = ChunkConfig.from_dict(old.manifest.get("chunking"))
+        chunk_config = replace(
+            chunk_config,
+            min_words=chunk_config.min_words if min_words is None else min_words,
+            max_words=chunk_config.max_words if max_words is None else max_words,
+        )
+        if chunk_config.min_words > chunk_config.max_words:
+            raise PodsearchError(
+                f"passages of {chunk_config.min_words} to {chunk_config.max_words} words: "
+                "--min-words must not exceed --max-words"
+            )
         model_name = canonical_model_name(model) if model else old.model
         same_model = model_name == old.model
         report = IndexReport(index_dir=str(index_dir), model=model_name)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .embedding import Embedder, check_model, load_query_embedder
 from .lexical import speaker_key, split_query
-from .store import Index, home_dir
+from .store import Index, speaker_file
 from .text import fold
 
 if TYPE_CHECKING:  # speakers imports rapidfuzz (~0.09 s): only for questions that name someone
@@ -181,7 +181,7 @@ def episode_title(row: dict[str, Any]) -> str:
 
 def _book(index: Index) -> SpeakerBook | None:
     """The user's speaker names kept beside the index, if any were recorded."""
-    path = home_dir(index.path) / "speakers.json"
+    path = speaker_file(index.path)
     if not path.exists():
         return None
     from .speakers import SpeakerBook
@@ -435,9 +435,7 @@ def _fuse(
     if not rows:
         return []
     cosine = _cosines(index, vector, dense, rows)
-    coverage = index.lexical.coverage(
-        query, rows, lambda rs: [r["text"] for r in index.take(rs, ["text"])]
-    )
+    coverage = index.lexical.coverage(query, rows)
     fused = {
         r: FUSION_WEIGHT * cosine[r] + (1 - FUSION_WEIGHT) * c
         for r, c in zip(rows, coverage, strict=True)

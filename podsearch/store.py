@@ -58,6 +58,11 @@ def home_dir(index_dir: Path) -> Path:
     return index_dir.parent / f".{index_dir.name}.podsearch"
 
 
+def speaker_file(index_dir: Path) -> Path:
+    """The user's speaker names (``speakers.SpeakerBook``), beside the index's generations."""
+    return home_dir(index_dir) / "speakers.json"
+
+
 def index_exists(index_dir: Path) -> bool:
     return (Path(index_dir) / MANIFEST).is_file()
 

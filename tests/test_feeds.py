@@ -19,7 +19,7 @@ import pytest
 
 from podsearch.errors import FeedError
 from podsearch.feed_parse import TranscriptLink
-from podsearch.feeds import FeedResult, feed_episodes, is_feed, rank_transcripts, read_feed
+from podsearch.feeds import FeedResult, is_feed, rank_transcripts, read_feed
 from podsearch.models import episode_id_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
@@ -342,14 +342,19 @@ def test_rank_transcripts_prefers_language_then_richness() -> None:
     assert [t.url for t in rank_transcripts(links, None)][:2] == ["t.fr.json", "t.json"]
 
 
-def test_feed_episodes_integration_api(server: FeedServer, tmp_path: Path) -> None:
-    pairs, failures = feed_episodes(
-        f"{server.url}/show.xml", tmp_path / "cache", timeout=0.5, max_bytes=20_000
+def test_feed_result_for_the_indexer(server: FeedServer, tmp_path: Path) -> None:
+    result = read(server, tmp_path)
+    assert [fe.episode.title for fe in result.episodes] == [
+        "Rich formats",
+        "With guests",
+        "Fallback",
+    ]
+    assert all(
+        len(h) == 1 and len(h[0]) == 16 for h in (fe.source_hashes for fe in result.episodes)
     )
-    assert [ep.title for ep, _ in pairs] == ["Rich formats", "With guests", "Fallback"]
-    assert all(len(h) == 1 and len(h[0]) == 16 for _, h in pairs)
-    assert len(failures) == 7  # 5 items not read, then 2 warnings
-    assert all(where.startswith(("http://", "https://")) for where, _ in failures)
+    problems = result.failures + result.warnings
+    assert len(problems) == 7  # 5 items not read, then 2 warnings
+    assert all(p.where.startswith(("http://", "https://")) for p in problems)
 
 
 TITLES = {9: "Episode 9: The Profit Motive in Education", 10: "Episode 10: Digital India"}
