@@ -90,6 +90,26 @@ DeviceOpt = Annotated[
     str,
     typer.Option(help="Where to embed: auto (a GPU when torch sees one), cpu, cuda, mps."),
 ]
+PrecisionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--precision",
+        metavar="fp32|int8",
+        help="Passage vectors: fp32 (the model as is; default) or int8 (the ONNX model "
+        "quantized: ~1.3x faster CPU indexing, near-equal retrieval). Pinned per index.",
+        show_default=False,
+    ),
+]
+
+
+def check_precision_option(precision: str | None) -> None:
+    """Refuse an unknown --precision before any work is done."""
+    from .embedding import PRECISIONS
+
+    if precision is not None and precision not in PRECISIONS:
+        raise typer.BadParameter(f"use one of {', '.join(PRECISIONS)}", param_hint="--precision")
+
+
 NoWaitOpt = Annotated[
     bool,
     typer.Option("--no-wait", help="Fail at once if another process is writing the index."),
@@ -137,7 +157,9 @@ def _progress_printer() -> Any:
 
 def _print_report(report: Any, verb: str = "Indexed into") -> None:
     out.print(
-        f"{verb} {escape(report.index_dir)} with {escape(report.model)} in {report.seconds:.1f} s"
+        f"{verb} {escape(report.index_dir)} with {escape(report.model)}"
+        + (f" ({report.precision} vectors)" if report.precision != "fp32" else "")
+        + f" in {report.seconds:.1f} s"
     )
     out.print(
         f"  episodes: {report.episodes_added} added, {report.episodes_updated} updated, "
@@ -178,6 +200,7 @@ def index(
     strict: Annotated[bool, typer.Option(help="Stop at the first unreadable file.")] = False,
     as_json: JsonOpt = False,
     device: DeviceOpt = "auto",
+    precision: PrecisionOpt = None,
     prune: Annotated[
         bool, typer.Option(help="Also drop indexed episodes whose source files are gone.")
     ] = False,
@@ -194,6 +217,7 @@ def index(
     gc.enable()  # long-running: collect as usual (main() turns it off for start-up)
     from .indexing import index_paths
 
+    check_precision_option(precision)
     with _errors():
         report = index_paths(
             paths,
@@ -202,6 +226,7 @@ def index(
             strict=strict,
             progress=_progress_printer(),
             device=device,
+            precision=precision,
             prune=prune,
             wait=not no_wait,
             on_wait=_waiting,
@@ -559,10 +584,17 @@ def main() -> None:
     entry_main()
 
 
+# `ask` is the command people wait on: a group of that command alone builds in ~4 ms,
+# all commands in ~19 ms (click objects for every option of every command).
+ask_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+ask_app.callback()(lambda: None)  # a group, so that `ask` stays a subcommand
+ask_app.command()(ask)
+
+
 def run() -> None:
     """Run the typer app, then freeze the heap (``podsearch.entry`` explains why)."""
     try:
-        app()
+        (ask_app if sys.argv[1:2] == ["ask"] else app)()
     finally:
         gc.freeze()
 

@@ -14,6 +14,7 @@ from .cli import (
     IndexOpt,
     JsonOpt,
     NoWaitOpt,
+    PrecisionOpt,
     _errors,
     _index_dir,
     _print_report,
@@ -21,6 +22,7 @@ from .cli import (
     _waiting,
     _who,
     app,
+    check_precision_option,
     err,
     escape,
     out,
@@ -140,6 +142,7 @@ def rebuild(
         int | None, typer.Option(min=10, help="Re-chunk: longest passage (words).")
     ] = None,
     device: DeviceOpt = "auto",
+    precision: PrecisionOpt = None,
     no_wait: NoWaitOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -150,6 +153,7 @@ def rebuild(
 
     if faiss_index is not None and faiss_index not in FAISS_KINDS:
         raise typer.BadParameter(f"use one of {', '.join(FAISS_KINDS)}", param_hint="--faiss-index")
+    check_precision_option(precision)
     with _errors():
         report = rebuild_index(
             _index_dir(index),
@@ -159,6 +163,7 @@ def rebuild(
             max_words=max_words,
             progress=_progress_printer(),
             device=device,
+            precision=precision,
             wait=not no_wait,
             on_wait=_waiting,
         )
@@ -180,7 +185,8 @@ def status(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
         return
     c = st["counts"]
     out.print(f"[bold]{escape(st['index'])}[/bold]  generation {escape(st['generation'])}")
-    out.print(f"  model: {escape(st['model']['name'])} ({st['model']['dimension']} dims)")
+    dims = f"{st['model']['dimension']} dims, {st['model'].get('precision', 'fp32')} vectors"
+    out.print(f"  model: {escape(st['model']['name'])} ({dims})")
     out.print(
         f"  {c.get('episodes', 0)} episodes, {c.get('passages', 0)} passages, "
         f"{c.get('turns', 0)} turns, {c.get('sources', 0)} sources"

@@ -27,6 +27,8 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Names under which the bundled copy of the default model is found offline.
 _BUNDLED_NAMES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"}
 FAKE_PREFIX = "fake"
+# Passage vectors: the model as is, or its ONNX export quantized to int8 (CPU indexing).
+PRECISIONS = ("fp32", "int8")
 
 
 class Embedder(Protocol):
@@ -171,24 +173,30 @@ def _is_fake(name: str) -> bool:
     return name == FAKE_PREFIX or name.startswith(FAKE_PREFIX + "-")
 
 
-def load_query_embedder(name: str | None = None) -> Embedder:
+def load_query_embedder(name: str | None = None, *, long_lived: bool = False) -> Embedder:
     """The embedder for questions, cached per model for the life of the process.
 
     The model's ONNX export run by onnxruntime (no torch: starts in a fraction of a second),
     exported on first use if the cache has none; 'fake[-DIM]' gives the fake embedder. When
     the model cannot be exported (or ``PODSEARCH_ONNX=0``), sentence-transformers, with an
-    ``EmbedderNotice`` warning in the first case.
+    ``EmbedderNotice`` warning in the first case. ``long_lived`` (a server): a session that
+    loads slower and runs faster (``onnx_backend.session_options``).
     """
     name = canonical_model_name(name)
-    key = (name, os.environ.get("PODSEARCH_CACHE", ""), os.environ.get("PODSEARCH_ONNX", ""))
+    key = (
+        name,
+        long_lived,
+        os.environ.get("PODSEARCH_CACHE", ""),
+        os.environ.get("PODSEARCH_ONNX", ""),
+    )
     with _QUERY_LOCK:
         embedder = _QUERY_EMBEDDERS.get(key)
         if embedder is None:
-            embedder = _QUERY_EMBEDDERS[key] = _make_query_embedder(name)
+            embedder = _QUERY_EMBEDDERS[key] = _make_query_embedder(name, long_lived)
     return embedder
 
 
-def _make_query_embedder(name: str) -> Embedder:
+def _make_query_embedder(name: str, long_lived: bool) -> Embedder:
     if _is_fake(name):
         return FakeEmbedder(name)
     if os.environ.get("PODSEARCH_ONNX", "1") == "0":
@@ -197,7 +205,7 @@ def _make_query_embedder(name: str) -> Embedder:
 
     folder = find_export(name)
     if folder is not None:
-        return OnnxEmbedder(folder, name=name)
+        return OnnxEmbedder(folder, name=name, prepack=long_lived)
     fallback = SentenceTransformerEmbedder(name)
     try:
         folder = export_model(name, fallback._load())
@@ -206,7 +214,7 @@ def _make_query_embedder(name: str) -> Embedder:
             EmbedderNotice,
             stacklevel=3,
         )
-        return OnnxEmbedder(folder, name=name)
+        return OnnxEmbedder(folder, name=name, prepack=long_lived)
     except OnnxExportError as e:
         warnings.warn(
             f"using sentence-transformers for queries (slower start): {e}",
@@ -231,27 +239,54 @@ def gpu_requested(device: str | None) -> bool:
     return bool(torch.cuda.is_available() or (mps is not None and mps.is_available()))
 
 
-def load_index_embedder(name: str | None = None, device: str | None = None) -> Embedder:
+def load_index_embedder(
+    name: str | None = None, device: str | None = None, precision: str = "fp32"
+) -> Embedder:
     """The embedder for passages at index time.
 
     On a CPU: the model's ONNX export run by onnxruntime (exported first if needed), which
     gives sentence-transformers' vectors (cosine 1.000000 on the dev passages) ~1.6x faster
     and without importing torch. On a GPU (``device`` or auto-detected), or when the model
-    cannot be exported, or with ``PODSEARCH_ONNX=0``: sentence-transformers."""
+    cannot be exported, or with ``PODSEARCH_ONNX=0``: sentence-transformers.
+
+    ``precision="int8"``: the export quantized to int8, always on the CPU (~1.3x faster than
+    fp32 on the dev passages, cosine to fp32 0.991 on average); raises ModelLoadError when
+    the model has no ONNX export or cannot be quantized, or ``device`` names a GPU."""
+    if precision not in PRECISIONS:
+        raise ModelLoadError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
     name = canonical_model_name(name)
     if _is_fake(name):
         return FakeEmbedder(name)
-    if os.environ.get("PODSEARCH_ONNX", "1") == "0" or gpu_requested(device):
+    if precision == "int8" and device not in (None, "", "auto", "cpu"):
+        raise ModelLoadError(
+            f"int8 vectors are made on the CPU, not on {device!r}: "
+            "drop --device, or index with --precision fp32"
+        )
+    if precision == "fp32" and (
+        os.environ.get("PODSEARCH_ONNX", "1") == "0" or gpu_requested(device)
+    ):
         return SentenceTransformerEmbedder(name, device=device)
-    from .onnx_backend import OnnxEmbedder, OnnxExportError, export_model, find_export
+    from .onnx_backend import (
+        OnnxEmbedder,
+        OnnxExportError,
+        export_model,
+        find_export,
+        quantize_export,
+    )
 
     folder = find_export(name)
     if folder is None:
         st = SentenceTransformerEmbedder(name, device="cpu")
         try:
             folder = export_model(name, st._load())
-        except OnnxExportError:
+        except OnnxExportError as e:
+            if precision == "int8":
+                raise ModelLoadError(
+                    f"{e}: int8 needs the ONNX export; use --precision fp32"
+                ) from e
             return st
+    if precision == "int8":
+        return OnnxEmbedder(folder, name=name, model_file=quantize_export(folder))
     return OnnxEmbedder(folder, name=name)
 
 
@@ -309,3 +344,20 @@ def check_model(index: Index, model: str | None) -> str:
             f"'podsearch rebuild --index {index.path} --model {model}'"
         )
     return index.model
+
+
+def check_precision(index: Index, precision: str | None) -> str:
+    """The index's pinned vector precision; refuse another one with what to do instead."""
+    pinned = index_precision(index)
+    if precision and precision != pinned:
+        raise ModelMismatchError(
+            f"index {index.path} holds {pinned} vectors, not {precision}: drop --precision "
+            f"to add to it, or re-embed with "
+            f"'podsearch rebuild --index {index.path} --precision {precision}'"
+        )
+    return pinned
+
+
+def index_precision(index: Index) -> str:
+    """The precision of an index's passage vectors (fp32 for indexes from before int8)."""
+    return str(index.manifest.get("model", {}).get("precision", "fp32"))

@@ -39,6 +39,9 @@ def prefetch_from_argv(argv: list[str]) -> None:
     odd command line is left to typer."""
     if not argv or argv[0] != "ask" or os.environ.get("PODSEARCH_SERVER"):
         return
+    # Before numpy loads: a one-question process has no use for OpenBLAS's thread pool,
+    # whose start-up costs ~0.1 s of CPU that onnxruntime's loading thread could use.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     index: str | None = None
     for i, arg in enumerate(argv):
         if arg in ("--help", "--server", "--mode") or arg.startswith(("--server=", "--mode=")):

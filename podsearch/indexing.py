@@ -20,8 +20,10 @@ from .embedding import (
     Embedder,
     canonical_model_name,
     check_model,
+    check_precision,
     encode_all,
     export_for_queries,
+    index_precision,
     load_embedder,
     load_index_embedder,
 )
@@ -68,6 +70,7 @@ class IndexReport:
     formats: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     model: str = ""
+    precision: str = "fp32"  # of the index's passage vectors
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -228,6 +231,7 @@ def index_paths(
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
     fetch: dict[str, Any] | None = None,
+    precision: str | None = None,
 ) -> IndexReport:
     """Add or update the transcripts under ``paths`` in the index at ``index_dir``.
 
@@ -236,7 +240,8 @@ def index_paths(
     (``merging``). Unreadable files are reported in the result and skipped, unless
     ``strict``, which raises the first ReaderError. ``prune`` drops the episodes whose
     source files are all gone. ``fetch``: ``read_feed`` options for feeds (timeout,
-    max_bytes). One writer at a time: see ``store.writer_lock``.
+    max_bytes). ``precision`` (fp32, int8) of a new index's vectors; an existing index keeps
+    its own, like its model. One writer at a time: see ``store.writer_lock``.
     """
     with writer_lock(index_dir, wait=wait, on_wait=on_wait):
         return _index_paths(
@@ -250,6 +255,7 @@ def index_paths(
             device=device,
             prune=prune,
             fetch=fetch,
+            precision=precision,
         )
 
 
@@ -265,11 +271,13 @@ def _index_paths(
     device: str | None,
     prune: bool,
     fetch: dict[str, Any] | None,
+    precision: str | None,
 ) -> IndexReport:
     t0 = time.perf_counter()
     old = Index(index_dir) if index_exists(index_dir) else None
     model_name = check_model(old, model) if old else canonical_model_name(model)
-    report = IndexReport(index_dir=str(index_dir), model=model_name)
+    precision = check_precision(old, precision) if old else precision or "fp32"
+    report = IndexReport(index_dir=str(index_dir), model=model_name, precision=precision)
     old_eps = old.episode_rows() if old else {}
     # Feed downloads: read_feed's timeout and max_bytes, cached beside the index.
     fetch = {"cache_dir": home_dir(index_dir) / "http-cache", **(fetch or {})}
@@ -297,6 +305,7 @@ def _index_paths(
             progress=progress,
             report=report,
             device=device,
+            precision=precision,
         )
     else:
         report.episodes_total = len(old_eps)
@@ -534,17 +543,21 @@ def commit(
     faiss_kind: str | None = None,
     reuse_vectors: bool = True,
     device: str | None = None,
+    precision: str | None = None,
 ) -> IndexReport:
     """Write a new generation: the kept episodes as they are, the fresh ones chunked and
     embedded. Text already embedded by the same model is never embedded again.
-    ``device`` (cpu, cuda, cuda:1, mps; None or auto: a GPU when torch sees one)."""
+    ``device`` (cpu, cuda, cuda:1, mps; None or auto: a GPU when torch sees one);
+    ``precision`` of new vectors (default: the old index's, else fp32)."""
     from .search import compute_roles  # search imports this module
 
     # An index keeps the chunking it was built with, so that all its passages are alike;
     # only a rebuild given another config changes it.
     cfg = chunk_config or (ChunkConfig.from_dict(old.manifest.get("chunking")) if old else None)
     cfg = cfg or ChunkConfig()
+    precision = precision or (index_precision(old) if old else "fp32")
     report = report or IndexReport(index_dir=str(index_dir), model=model_name)
+    report.precision = precision
     passages_rows: list[dict[str, Any]] = []
     turns_rows: list[dict[str, Any]] = []
     vector_parts: list[np.ndarray] = []
@@ -575,7 +588,7 @@ def commit(
     todo = list(dict.fromkeys(r["embed_text"] for r in new_rows))
     todo = [t for t in todo if text_hash(t) not in cache]
     if todo:
-        embedder = embedder or load_index_embedder(model_name, device=device)
+        embedder = embedder or load_index_embedder(model_name, device=device, precision=precision)
         on_progress = (lambda d, t: progress("embedding", d, t)) if progress else None
         vecs = encode_all(embedder, todo, on_progress=on_progress)
         for text, vec in zip(todo, vecs, strict=True):
@@ -596,7 +609,12 @@ def commit(
     report.passages_total = len(passages_rows)
     kind = faiss_kind or (old.manifest.get("faiss", {}).get("type") if old else None) or "flat"
     manifest = {
-        "model": {"name": model_name, "dimension": dim, "normalized": True},
+        "model": {
+            "name": model_name,
+            "dimension": dim,
+            "normalized": True,
+            "precision": precision,
+        },
         "counts": {
             "episodes": len(episodes_rows),
             "passages": len(passages_rows),

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .chunking import ChunkConfig
-from .embedding import Embedder, canonical_model_name
+from .embedding import Embedder, canonical_model_name, index_precision
 from .errors import EpisodeNotFoundError, PodsearchError
 from .indexing import (
     IndexReport,
@@ -39,12 +39,14 @@ def rebuild_index(
     min_words: int | None = None,
     max_words: int | None = None,
     device: str | None = None,
+    precision: str | None = None,
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
 ) -> IndexReport:
     """Rebuild the whole index from its stored episodes into a new generation, swapped in
     atomically: re-chunked, with the user's speaker names applied again. Vectors of
-    unchanged text are reused, so only ``model`` (a different one) re-embeds; ``faiss_kind``
+    unchanged text are reused, so only ``model`` or ``precision`` (fp32, int8; a different
+    one) re-embeds; ``faiss_kind``
     changes the FAISS structure from the stored vectors; ``min_words`` / ``max_words``
     change the index's chunking (the rest of it is kept)."""
     with writer_lock(index_dir, wait=wait, on_wait=on_wait):
@@ -62,7 +64,8 @@ def rebuild_index(
                 "--min-words must not exceed --max-words"
             )
         model_name = canonical_model_name(model) if model else old.model
-        same_model = model_name == old.model
+        precision = precision or index_precision(old)
+        same_vectors = model_name == old.model and precision == index_precision(old)
         report = IndexReport(index_dir=str(index_dir), model=model_name)
         episodes = stored_episodes(old)
         commit(
@@ -76,8 +79,9 @@ def rebuild_index(
             progress=progress,
             report=report,
             faiss_kind=faiss_kind,
-            reuse_vectors=same_model,
+            reuse_vectors=same_vectors,
             device=device,
+            precision=precision,
         )
         before = set(old.read_table("passages.parquet", ["passage_id"]).column(0).to_pylist())
         after = Index(index_dir).read_table("passages.parquet", ["passage_id"]).column(0)

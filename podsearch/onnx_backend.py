@@ -19,6 +19,11 @@ of a batch: the bundled file of all-MiniLM-L6-v2 pads and truncates to a fixed 1
 would cut long passages) and ``podsearch_onnx.json`` (pooling modes, normalisation,
 prompt, lower-casing). It is written to a temporary folder and renamed into place only
 after its vectors matched sentence-transformers' on a set of test texts.
+
+``model.int8.onnx``, made on first use by ``quantize_export`` for ``podsearch index
+--precision int8``: weights quantized to int8 per output channel, activations dynamically
+(onnxruntime's ``quantize_dynamic``). Per-tensor weights were measured too and rejected:
+cosine to fp32 0.953 on average, against 0.991 per channel.
 """
 
 from __future__ import annotations
@@ -45,10 +50,12 @@ MODEL_FILE = "model.onnx"
 OPT_MODEL_FILE = "model.opt.onnx"
 OPT_DATA_FILE = "model.opt.data"  # its weights, stored apart: loading them is 3x faster
 TOKENIZER_FILE = "tokenizer.json"
+INT8_MODEL_FILE = "model.int8.onnx"
 OPSET = 17
 POOLING_MODES = ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken")
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 MIN_COSINE = 0.999  # export self-check against sentence-transformers
+MIN_INT8_COSINE = 0.95  # int8 self-check against the fp32 export (0.98+ seen on real text)
 
 # Texts of mixed length used to check an export; one is longer than 128 tokens.
 CHECK_TEXTS = [
@@ -323,6 +330,46 @@ def _check_export(folder: Path, st_model: Any, name: str) -> None:
         raise OnnxExportError(f"ONNX vectors differ from sentence-transformers' (cosine {cos:.4f})")
 
 
+def quantize_export(folder: Path) -> Path:
+    """The int8 model of an export folder, quantized now if it is not there yet. Needs the
+    ``onnx`` package, not torch. Raises OnnxExportError when quantizing fails or the int8
+    vectors stray from the fp32 ones."""
+    target = folder / INT8_MODEL_FILE
+    if target.is_file():
+        return target
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-int8-", dir=folder))
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+
+        # Symbolic shape inference gives up on this graph's dynamic axes; ONNX's own
+        # inference is enough for the MatMuls that are quantized.
+        quant_pre_process(str(folder / MODEL_FILE), str(tmp / "pre.onnx"), skip_symbolic_shape=True)
+        quantize_dynamic(
+            str(tmp / "pre.onnx"),
+            str(tmp / INT8_MODEL_FILE),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+        )
+        want = OnnxEmbedder(folder).encode(CHECK_TEXTS)
+        got = OnnxEmbedder(folder, model_file=tmp / INT8_MODEL_FILE).encode(CHECK_TEXTS)
+        cos = float(np.min(np.sum(want * got, axis=1)))
+        if not cos >= MIN_INT8_COSINE:
+            raise OnnxExportError(
+                f"int8 vectors differ from fp32 ones (cosine {cos:.3f}): use --precision fp32"
+            )
+        os.replace(tmp / INT8_MODEL_FILE, target)
+    except OnnxExportError:
+        raise
+    except Exception as e:
+        raise OnnxExportError(
+            f"int8 quantization of {folder} failed: {e}; use --precision fp32"
+        ) from e
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
 # --------------------------------------------------------------------------- runtime
 
 
@@ -356,16 +403,22 @@ def _pool(tokens: np.ndarray, mask: np.ndarray, modes: list[str]) -> np.ndarray:
     return np.concatenate(out, axis=1) if len(out) > 1 else out[0]
 
 
-def session_options(threads: int | None = None, optimized: bool = True) -> Any:
+def session_options(
+    threads: int | None = None, optimized: bool = True, prepack: bool = True
+) -> Any:
     """onnxruntime options: ``threads`` intra-op threads (default: CPU count, at most 4), no
     thread spinning (the machine is shared), and no graph rewriting when loading the
-    already optimised file."""
+    already optimised file. ``prepack=False`` skips re-laying out the MatMul weights at
+    load: the session loads in ~15 ms instead of ~70 ms and each run is a few ms slower,
+    the right trade for a process that embeds one question."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
     opts.inter_op_num_threads = 1
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if not prepack:
+        opts.add_session_config_entry("session.disable_prepacking", "1")
     opts.graph_optimization_level = (
         ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         if optimized
@@ -383,9 +436,17 @@ class OnnxEmbedder:
     """
 
     def __init__(
-        self, folder: Path | str, *, name: str | None = None, threads: int | None = None
+        self,
+        folder: Path | str,
+        *,
+        name: str | None = None,
+        threads: int | None = None,
+        model_file: Path | None = None,
+        prepack: bool = True,
     ) -> None:
         self.folder = Path(folder)
+        self.model_file = model_file  # e.g. the int8 model; default: the export's own
+        self._prepack = prepack  # see session_options
         self.config: dict[str, Any] = json.loads((self.folder / CONFIG_FILE).read_text())
         self.name = name or str(self.config["model"])
         self.dim = int(self.config["dimension"])
@@ -428,17 +489,25 @@ class OnnxEmbedder:
 
     def _open_session(self, ort: Any) -> Any:
         """The optimised model if present and loadable, else the plain export."""
+        if self.model_file is not None:
+            return ort.InferenceSession(
+                str(self.model_file),
+                session_options(self._threads, optimized=False, prepack=self._prepack),
+                providers=["CPUExecutionProvider"],
+            )
         opt = self.folder / OPT_MODEL_FILE
         if opt.is_file() and (self.folder / OPT_DATA_FILE).is_file():
             try:
                 return ort.InferenceSession(
-                    str(opt), session_options(self._threads), providers=["CPUExecutionProvider"]
+                    str(opt),
+                    session_options(self._threads, prepack=self._prepack),
+                    providers=["CPUExecutionProvider"],
                 )
             except Exception:  # e.g. written by another onnxruntime version: use the original
                 pass
         return ort.InferenceSession(
             str(self.folder / MODEL_FILE),
-            session_options(self._threads, optimized=False),
+            session_options(self._threads, optimized=False, prepack=self._prepack),
             providers=["CPUExecutionProvider"],
         )
 

@@ -156,7 +156,8 @@ class Hit:
     context_after: list[dict[str, Any]] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        # A shallow copy: asdict's deep copy of every list cost ~2 ms a query.
+        data = dict(vars(self), sources=list(self.sources))
         for key in ("context_before", "context_after"):
             if data[key] is None:
                 del data[key]

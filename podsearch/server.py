@@ -117,7 +117,7 @@ class SearchService:
 
         index = Index(self.index_dir)
         index.preload()
-        self.embedder = load_query_embedder(index.model)
+        self.embedder = load_query_embedder(index.model, long_lived=True)
         search(index, "warm up", top=1, embedder=self.embedder)  # load tables, model, lexical
         self._index = index
         return index

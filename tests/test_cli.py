@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from podsearch.cli import app
+from podsearch.cli import app, ask_app
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LIBRARY = FIXTURES / "library"
@@ -158,6 +158,13 @@ def test_missing_index_is_one_line_error(tmp_path: Path) -> None:
 def test_bad_mode_is_rejected(library_index: Path) -> None:
     result = runner.invoke(app, ["ask", "x", "--index", str(library_index), "--mode", "magic"])
     assert result.exit_code == 2
+
+
+def test_the_ask_only_app_is_the_same_ask() -> None:
+    """`podsearch ask` runs on a group of that command alone (faster to build)."""
+    for args in (["ask", "--help"], ["ask"], ["ask", "q", "--top", "0"]):
+        full, alone = runner.invoke(app, args), runner.invoke(ask_app, args)
+        assert (full.exit_code, full.output) == (alone.exit_code, alone.output)
 
 
 def test_help_does_not_import_torch() -> None:

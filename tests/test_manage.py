@@ -199,6 +199,37 @@ def test_rebuild_changes_faiss_type_without_embedding_and_status(tmp_path: Path)
     assert "sources: unchanged" in invoke("status", "--index", index).stdout
 
 
+def test_precision_is_pinned_per_index_and_changed_by_rebuild(tmp_path: Path) -> None:
+    index = tmp_path / "idx"
+    made = json.loads(
+        invoke(
+            "index", LIBRARY, "--index", index, "--model", "fake", "--precision", "int8", "--json"
+        ).stdout
+    )
+    assert made["precision"] == "int8"
+    st = json.loads(invoke("status", "--index", index, "--json").stdout)
+    assert st["model"]["precision"] == "int8"
+    assert "int8 vectors" in invoke("status", "--index", index).stdout
+    # Later runs keep it; asking for the other one says how to change it.
+    again = json.loads(invoke("index", LIBRARY, "--index", index, "--json").stdout)
+    assert again["precision"] == "int8" and again["passages_embedded"] == 0
+    refused = runner.invoke(
+        app, ["index", str(LIBRARY), "--index", str(index), "--precision", "fp32"]
+    )
+    assert refused.exit_code == 1
+    assert "holds int8 vectors" in refused.output and "rebuild" in refused.output
+    assert "Traceback" not in refused.output
+    kept = json.loads(invoke("rebuild", "--index", index, "--json").stdout)
+    assert kept["precision"] == "int8" and kept["passages_embedded"] == 0
+    changed = json.loads(
+        invoke("rebuild", "--index", index, "--precision", "fp32", "--json").stdout
+    )
+    assert changed["precision"] == "fp32"
+    assert changed["passages_embedded"] == changed["passages_total"] > 0
+    bad = runner.invoke(app, ["rebuild", "--index", str(index), "--precision", "fp16"])
+    assert bad.exit_code == 2 and "fp32, int8" in bad.output
+
+
 def test_status_sees_changed_sources(tmp_path: Path) -> None:
     folder = tmp_path / "lib"
     shutil.copytree(LIBRARY, folder)
