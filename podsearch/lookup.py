@@ -106,6 +106,10 @@ class Lookup:
     def take(self, rows: Sequence[int], columns: Sequence[str]) -> list[dict[str, Any]]:
         return [{c: self.value(int(r), c) for c in columns} for r in rows]
 
+    def coded(self, column: str) -> tuple[list[Any], np.ndarray]:
+        """A coded column as (distinct values, per-passage code into them, -1 for null)."""
+        return self.meta[column], self.codes[:, CODED.index(column)]
+
     def column(self, column: str) -> list[Any]:
         """A whole coded column, decoded (for filters)."""
         names = self.meta[column]

@@ -264,16 +264,18 @@ def _allowed_rows(index: Index, filters: Filters) -> np.ndarray | None:
     episodes, speakers = _filter_sets(index, filters)
     if episodes is None and speakers is None:
         return None
-    speaker_col = index.passage_column("speaker")
-    keys = {s: speaker_key(s) for s in set(speaker_col)}  # fold each name once, not per row
-    rows = [
-        i
-        for i, (eid, spk) in enumerate(
-            zip(index.passage_column("episode_id"), speaker_col, strict=True)
-        )
-        if (episodes is None or eid in episodes) and (speakers is None or keys[spk] in speakers)
-    ]
-    return np.asarray(rows, dtype=np.int64)
+    keep: np.ndarray | None = None
+    for column, wanted, key in (
+        ("episode_id", episodes, lambda v: v),
+        ("speaker", speakers, speaker_key),
+    ):
+        if wanted is None:
+            continue
+        values, codes = index.passage_codes(column)
+        # One test per distinct value; code -1 (null) picks the last slot, None's verdict.
+        ok = np.array([key(v) in wanted for v in [*values, None]], dtype=bool)[codes]
+        keep = ok if keep is None else keep & ok
+    return np.flatnonzero(keep).astype(np.int64)
 
 
 def _episode_matches(wanted: str, row: dict[str, Any]) -> bool:

@@ -551,6 +551,18 @@ class Index:
             self._columns_cache[column] = values
         return self._columns_cache[column]
 
+    def passage_codes(self, column: str) -> tuple[list[Any], np.ndarray]:
+        """A passage column as (distinct values, per-row code into them, -1 for null): what
+        filters test, once per value instead of once per row."""
+        if self._lookup is not None and column in ("episode_id", "speaker"):
+            return self._lookup.coded(column)
+        values: dict[Any, int] = {}
+        codes = [
+            -1 if v is None else values.setdefault(v, len(values))
+            for v in self.passage_column(column)
+        ]
+        return list(values), np.asarray(codes, dtype=np.int32)
+
     @cached_property
     def _lookup(self) -> Lookup | None:
         return Lookup.open(self.root)

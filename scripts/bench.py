@@ -3,6 +3,7 @@
 
 Usage:
   python scripts/bench.py [--sizes 5,20] [--corpus DIR] [--work DIR] [--faiss flat,hnsw,ivf]
+                          [--precision fp32|int8]
 
 For each size N (the first N episodes of the corpus, in episode order) it measures, each in a
 fresh process like a user would run it:
@@ -285,6 +286,7 @@ def main() -> int:
     ap.add_argument("--cold-runs", type=int, default=5)
     ap.add_argument("--warm-queries", type=int, default=50)
     ap.add_argument("--import-runs", type=int, default=3)
+    ap.add_argument("--precision", default="fp32", help="passage vectors: fp32 or int8")
     a = ap.parse_args()
     sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
     work = a.work or Path(tempfile.mkdtemp(prefix="podsearch-bench-"))
@@ -292,6 +294,7 @@ def main() -> int:
     kinds = [k for k in a.faiss.split(",") if k]
     print(f"podsearch bench: sizes {sizes}, corpus {a.corpus}, work {work}", flush=True)
     print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}", flush=True)
+    print(f"passage vectors: {a.precision}", flush=True)
 
     st_import = import_st_seconds(a.import_runs)
     print(f'python -c "import sentence_transformers": {st_import:.2f} s', flush=True)
@@ -305,6 +308,7 @@ def main() -> int:
             ix.unlink() if ix.is_symlink() else shutil.rmtree(ix)
         build_s, build_rss, out, _ = run_measured(
             [*podsearch_cmd(), "index", str(lib), "--index", str(ix), "--json"]
+            + ["--precision", a.precision]
         )
         report = json.loads(out)
         passages = report["passages_total"]

@@ -251,6 +251,21 @@ def test_allowed_rows(
     assert len(got) == min(10, len(allowed))
 
 
+def test_allowed_rows_without_a_lookup(hand_index: tuple[Index, IndexContents]) -> None:
+    """Generations written before lookup/ existed filter from the Parquet columns."""
+    index, contents = hand_index
+    bare = Index(index.path)
+    bare.__dict__["_lookup"] = None
+    for filters, episodes, speakers in (
+        (Filters(speakers=[GUEST], include_unknown_speaker=True), None, {GUEST, None}),
+        (Filters(speakers=[HOST], episode="robots"), {"b2"}, {HOST}),
+    ):
+        got = _allowed_rows(bare, filters)
+        assert got is not None
+        assert got.tolist() == rows_where(contents, episodes=episodes, speakers=speakers)
+    assert len(bare.passage_codes("speaker")[1]) == len(contents.passages)
+
+
 def test_no_filter_means_no_restriction(hand_index: tuple[Index, IndexContents]) -> None:
     index, _ = hand_index
     assert _allowed_rows(index, Filters()) is None
