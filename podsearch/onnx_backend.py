@@ -404,19 +404,23 @@ def _pool(tokens: np.ndarray, mask: np.ndarray, modes: list[str]) -> np.ndarray:
 
 
 def session_options(
-    threads: int | None = None, optimized: bool = True, prepack: bool = True
+    threads: int | None = None,
+    optimized: bool = True,
+    prepack: bool = True,
+    spinning: bool = False,
 ) -> Any:
     """onnxruntime options: ``threads`` intra-op threads (default: CPU count, at most 4), no
-    thread spinning (the machine is shared), and no graph rewriting when loading the
-    already optimised file. ``prepack=False`` skips re-laying out the MatMul weights at
-    load: the session loads in ~15 ms instead of ~70 ms and each run is a few ms slower,
-    the right trade for a process that embeds one question."""
+    thread spinning unless asked (it burns CPU between runs: right for a bulk job only), and
+    no graph rewriting when loading the already optimised file. ``prepack=False`` skips
+    re-laying out the MatMul weights at load: the session loads in ~15 ms instead of ~70 ms
+    and each run is a few ms slower, the right trade for a process that embeds one
+    question."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
     opts.inter_op_num_threads = 1
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     if not prepack:
         opts.add_session_config_entry("session.disable_prepacking", "1")
     opts.graph_optimization_level = (
@@ -443,10 +447,11 @@ class OnnxEmbedder:
         threads: int | None = None,
         model_file: Path | None = None,
         prepack: bool = True,
+        spinning: bool = False,
     ) -> None:
         self.folder = Path(folder)
         self.model_file = model_file  # e.g. the int8 model; default: the export's own
-        self._prepack = prepack  # see session_options
+        self._session_kw = {"prepack": prepack, "spinning": spinning}  # see session_options
         self.config: dict[str, Any] = json.loads((self.folder / CONFIG_FILE).read_text())
         self.name = name or str(self.config["model"])
         self.dim = int(self.config["dimension"])
@@ -492,7 +497,7 @@ class OnnxEmbedder:
         if self.model_file is not None:
             return ort.InferenceSession(
                 str(self.model_file),
-                session_options(self._threads, optimized=False, prepack=self._prepack),
+                session_options(self._threads, optimized=False, **self._session_kw),
                 providers=["CPUExecutionProvider"],
             )
         opt = self.folder / OPT_MODEL_FILE
@@ -500,14 +505,14 @@ class OnnxEmbedder:
             try:
                 return ort.InferenceSession(
                     str(opt),
-                    session_options(self._threads, prepack=self._prepack),
+                    session_options(self._threads, **self._session_kw),
                     providers=["CPUExecutionProvider"],
                 )
             except Exception:  # e.g. written by another onnxruntime version: use the original
                 pass
         return ort.InferenceSession(
             str(self.folder / MODEL_FILE),
-            session_options(self._threads, optimized=False, prepack=self._prepack),
+            session_options(self._threads, optimized=False, **self._session_kw),
             providers=["CPUExecutionProvider"],
         )
 
@@ -517,8 +522,9 @@ class OnnxEmbedder:
         if self._error is not None:
             raise OnnxExportError(f"cannot load ONNX model {self.folder}: {self._error}")
 
-    def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text."""
+    def encode(self, texts: Sequence[str], *, batch_size: int = 16) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text. Batches of 16 texts of similar
+        length: ~10% faster than 32 on two cores (less memory traffic), and little padding."""
         self.wait()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

@@ -187,6 +187,8 @@ def test_index_embedder_on_cpu_is_the_export(exported: Path) -> None:
     emb = load_index_embedder("default", device="cpu")
     assert isinstance(emb, OnnxEmbedder)
     assert emb.folder == exported
+    assert emb._session_kw["spinning"]  # a bulk job; questions and servers do not spin
+    assert not load_query_embedder("default", long_lived=True)._session_kw["spinning"]
 
 
 @pytest.mark.slow
@@ -249,7 +251,8 @@ def test_query_embedder_uses_the_export(exported: Path, monkeypatch: pytest.Monk
     assert load_query_embedder(DEFAULT_MODEL) is emb  # cached per model
     # One question per process: no weight prepacking (fast load); a server: prepacked.
     served = load_query_embedder(DEFAULT_MODEL, long_lived=True)
-    assert served is not emb and served._prepack and not emb._prepack
+    assert served is not emb
+    assert served._session_kw["prepack"] and not emb._session_kw["prepack"]
     a, b = emb.encode(TEXTS), served.encode(TEXTS)
     assert np.sum(a * b, axis=1).min() >= 0.9999
 
