@@ -50,7 +50,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from podsearch.store import Index, build_faiss  # noqa: E402
+from podsearch.store.index import Index  # noqa: E402
+from podsearch.store.vectors.factory import create  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "seenunseen" / "transcripts_vtt"
 DEV_QUERIES = ROOT.parent / "shared" / "eval" / "dev" / "queries.jsonl"
@@ -145,9 +146,9 @@ class RawEncoder:
     """sentence-transformers itself, loaded once in this process: the reference rate."""
 
     def __init__(self) -> None:
-        from podsearch.embedding import SentenceTransformerEmbedder
+        from podsearch.embed.st_backend import SentenceTransformerEmbedder
 
-        self.model = SentenceTransformerEmbedder("default", device="cpu")._load()
+        self.model = SentenceTransformerEmbedder("default", device="cpu").load()
 
     def rate(self, texts: list[str]) -> float:
         self.model.encode(texts[:32], batch_size=32)
@@ -214,10 +215,11 @@ def warm_latency(index: Path, n: int) -> tuple[float, float]:
 
 
 def faiss_rows(index: Path, kinds: list[str], k: int = 10) -> list[dict[str, Any]]:
-    """Build each FAISS type on the index's vectors; latency and recall@k vs exact search."""
-    import faiss
+    """Build each vector index type on the index's vectors, through the same seam as
+    ``ask``; latency and recall@k vs exact search."""
+    import tempfile
 
-    from podsearch.embedding import load_query_embedder
+    from podsearch.embed.factory import load_query_embedder
 
     idx = Index(index)
     vectors = np.ascontiguousarray(idx.vectors(), dtype=np.float32)
@@ -245,23 +247,24 @@ def faiss_rows(index: Path, kinds: list[str], k: int = 10) -> list[dict[str, Any
     )
     for kind in kinds:
         t0 = time.perf_counter()
-        fi = build_faiss(vectors, kind)
+        vi = create(kind, vectors.shape[1], len(vectors))
+        vi.add(vectors)
+        vi.search(queries[0], k)  # builds the search structure
         build_s = time.perf_counter() - t0
-        size = len(faiss.serialize_index(fi))
+        with tempfile.TemporaryDirectory() as tmp:
+            vi.save(Path(tmp))
+            size = sum(f.stat().st_size for f in Path(tmp).iterdir())
         found, times = [], []
         for q in queries:
             t0 = time.perf_counter()
-            _, ids = fi.search(q.reshape(1, -1), k)
+            hits = vi.search(q, k)
             times.append(1000 * (time.perf_counter() - t0))
-            found.append(ids[0])
+            found.append([r for r, _ in hits])
         recall = float(
             np.mean([len(set(f) & set(e)) / k for f, e in zip(found, exact, strict=True)])
         )
-        label = kind
-        if kind == "hnsw":
-            label += f" (M=32, efSearch={fi.hnsw.efSearch})"
-        elif kind == "ivf":
-            label += f" (nlist={fi.nlist}, nprobe={fi.nprobe})"
+        params = ", ".join(f"{key}={value}" for key, value in vi.params().items())
+        label = kind + (f" ({params})" if params else "")
         rows.append(
             {
                 "kind": label,
@@ -370,16 +373,16 @@ def main() -> int:
         "build = wall time of a fresh `podsearch index` process (interpreter, imports, model "
         "load, reading, chunking, embedding, writing); ratio = build p/s / raw encode p/s."
     )
-    from podsearch.onnx_backend import cache_root
+    from podsearch.embed.export_cache import cache_root
 
     onnx_mb = du(cache_root() / "onnx") / 1e6 if (cache_root() / "onnx").exists() else 0.0
     print(f"ONNX export cache (per model, shared by all indexes): {onnx_mb:.0f} MB")
     for n, table in faiss_tables.items():
-        print(f"\nFAISS on the real vectors of {n} episodes (single query, k=10):")
-        print(f"  {'index':<34} {'build s':>7} {'MB':>7} {'ms/query':>8} {'recall@10':>9}")
+        print(f"\nVector indexes on the real vectors of {n} episodes (single query, k=10):")
+        print(f"  {'index':<46} {'build s':>7} {'MB':>7} {'ms/query':>8} {'recall@10':>9}")
         for t in table:
             print(
-                f"  {t['kind']:<34} {t['build_s']:>7.2f} {t['mb']:>7.1f} {t['ms']:>8.3f} "
+                f"  {t['kind']:<46} {t['build_s']:>7.2f} {t['mb']:>7.1f} {t['ms']:>8.3f} "
                 f"{t['recall']:>9.3f}"
             )
     if a.work is None:

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from eval import is_correct
 
-from podsearch.search import CONFIDENT_FUSED, search
-from podsearch.store import Index
+from podsearch.query.rank import CONFIDENT_FUSED, search
+from podsearch.store.index import Index
 
 HERE = Path(__file__).resolve().parent
 

@@ -20,9 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from podsearch.errors import ReaderError
-from podsearch.merging import group_same_episodes, match_score
-from podsearch.readers import iter_files, read_file
+from podsearch.core.errors import ReaderError
+from podsearch.episodes.merging import group_same_episodes, match_score
+from podsearch.ingest.files import iter_files
+from podsearch.ingest.readers import read_file
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FOLDER = ROOT.parent / "shared" / "corpora" / "seenunseen" / "transcripts_vtt"

@@ -24,9 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from podsearch.search import MODES, search
-from podsearch.store import Index
-from podsearch.text import fold
+from podsearch.core.text import fold
+from podsearch.query.rank import search
+from podsearch.query.types import MODES
+from podsearch.store.index import Index
 
 SLACK = 15.0
 

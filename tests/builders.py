@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from podsearch.models import EXACT, LABELLED, UNTIMED, Cue, Episode, Turn
-from podsearch.store import IndexContents
+from podsearch.core.models import EXACT, LABELLED, UNTIMED, Cue, Episode, Turn
+from podsearch.store.writer import IndexContents
 
 HOST = "Theo Jaffee"
 GUEST = "Clément Delangue"

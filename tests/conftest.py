@@ -1,15 +1,35 @@
-"""Shared fixtures: hand-built episodes and the fast deterministic embedder."""
+"""Shared fixtures: hand-built episodes, the fast deterministic embedder, and a model cache
+inside the session's temporary folder (tests never write outside their temporary folders)."""
 
 from __future__ import annotations
 
+import os
 import random
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from builders import GUEST, HOST, MakeEpisode, standard_turns
+from fakes import FakeEmbedder, register
 
-from podsearch.embedding import FakeEmbedder
-from podsearch.models import Episode, Person, Turn
+from podsearch.core.models import Episode, Person, Turn
+
+register()  # the model name "fake" works in every test, CLI runs included
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """ONNX exports of the session go to a temporary cache, not the user's
+    (``$PODSEARCH_CACHE``; exported once per session, shared by its tests)."""
+    cache = tmp_path_factory.mktemp("podsearch-cache")
+    before = os.environ.get("PODSEARCH_CACHE")
+    os.environ["PODSEARCH_CACHE"] = str(cache)
+    yield cache
+    if before is None:
+        os.environ.pop("PODSEARCH_CACHE", None)
+    else:
+        os.environ["PODSEARCH_CACHE"] = before
 
 
 @pytest.fixture

@@ -1,0 +1,314 @@
+"""The public Python API: ``Library``, one podcast library (an index directory) and everything
+that can be done with it. The command line, the HTTP server and any program use it alike::
+
+    from podsearch import Library
+
+    lib = Library("indexes/mine")
+    lib.index(["~/transcripts", "https://example.com/feed.rss"])
+    result = lib.ask("what did Amit say about cricket", top=5)
+    for hit in result.hits:
+        print(hit.speaker, hit.start, hit.text)
+    print(lib.cite([result.hits[0].passage_id], style="apa")[0].reference)
+
+Nothing here prints. Heavy modules load inside the methods that need them, so that
+``import podsearch`` and a one-question process stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .query.types import AskRequest, AskResult, Filters, Hit
+from .store.layout import default_index_dir, index_exists
+
+if TYPE_CHECKING:
+    from .cite.styles import StyledCitation
+    from .embed.base import Embedder
+    from .pipeline.report import IndexReport, Progress
+    from .store.index import Index
+
+__all__ = ["AskRequest", "AskResult", "Filters", "Hit", "Library"]
+
+OnWait = Callable[[str], None]
+
+
+class Library:
+    """A podcast library: the index at ``path`` (default: ``$PODSEARCH_INDEX``, else
+    ``indexes/default``).
+
+    ``embedder``: embed passages and questions with this object instead of the index's model
+    (tests, custom backends; see ``embed.factory.register_backend`` for a named one).
+    ``long_lived``: for servers; the index's tables, vectors and query model are loaded into
+    memory once and reloaded when a write swaps in a new generation.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        embedder: Embedder | None = None,
+        long_lived: bool = False,
+    ) -> None:
+        self.path = Path(path) if path is not None else default_index_dir()
+        self.embedder = embedder
+        self.long_lived = long_lived
+        self._index: Index | None = None
+        self._query_embedder: Embedder | None = embedder
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Library({str(self.path)!r})"
+
+    @property
+    def exists(self) -> bool:
+        """Whether an index has been built at ``path``."""
+        return index_exists(self.path)
+
+    # ------------------------------------------------------------------ reading
+
+    def open(self) -> Index:
+        """The index's current generation; a new one is opened when a write has swapped it
+        in since. Raises IndexNotFoundError when there is no index."""
+        with self._lock:
+            current = self._index
+            if current is not None:
+                try:
+                    moved = self.path.resolve() != current.root
+                except OSError:
+                    moved = False
+                if not moved:
+                    return current
+            from .store.index import Index
+
+            index = Index(self.path)
+            if self.long_lived:
+                self._warm(index)
+            self._index = index
+            return index
+
+    def _warm(self, index: Index) -> None:
+        """Load everything a question reads, and answer one, so the first real one is fast."""
+        from .embed.factory import load_query_embedder
+        from .query.rank import search
+
+        index.preload()
+        if self.embedder is None:
+            self._query_embedder = load_query_embedder(index.model, long_lived=True)
+        search(index, "warm up", top=1, embedder=self._query_embedder)
+
+    def prefetch(self, model: str | None = None) -> None:
+        """Start loading the index's query model in the background, so that it is ready when
+        the question is (a one-question process). Does nothing unless the model's ONNX
+        export exists; ``ask`` reports any real problem itself."""
+        from .core.errors import PodsearchError
+        from .embed.export_cache import find_export
+        from .embed.factory import load_query_embedder
+        from .embed.names import canonical_model_name
+        from .store.index import Index
+
+        if self.embedder is not None or not self.exists:
+            return
+        try:
+            name = Index(self.path).model
+        except (PodsearchError, KeyError):
+            return
+        if model and canonical_model_name(model) != name:
+            return  # ask will refuse the model with a proper message
+        if find_export(name) is not None:
+            load_query_embedder(name)
+
+    def ask(
+        self,
+        question: str | AskRequest,
+        *,
+        top: int = 10,
+        mode: str = "hybrid",
+        speaker: str | Sequence[str] | None = None,
+        podcast: str | None = None,
+        episode: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        context: int = 0,
+        group: str | None = None,
+        cite: str | None = None,
+        model: str | None = None,
+    ) -> AskResult:
+        """Answer a question with quotes, best first.
+
+        ``question`` is the question's text (the keyword arguments say how to answer it) or
+        a whole ``AskRequest``. Filters: ``speaker`` (one name or several), ``podcast``,
+        ``episode`` (id, title words or file name), ``since``/``until`` (YYYY-MM-DD).
+        ``mode``: hybrid, semantic or lexical; ``context``: turns before and after each hit;
+        ``group="episode"``: each episode's hits together; ``cite``: a citation style for
+        every hit. Raises InvalidRequestError for a bad option."""
+        if isinstance(question, AskRequest):
+            request = question
+        else:
+            speakers = [speaker] if isinstance(speaker, str) else list(speaker or [])
+            request = AskRequest(
+                question=question,
+                filters=Filters(tuple(speakers), podcast, episode, since, until),
+                top=top,
+                mode=mode,
+                context=context,
+                group=group,
+                cite=cite,
+                model=model,
+            )
+        from .query.service import ask
+
+        index = self.open()
+        return ask(index, request, embedder=self._query_embedder)
+
+    def cite(self, passage_ids: str | Sequence[str], style: str = "apa") -> list[StyledCitation]:
+        """Citations of passages (ids or unique id prefixes, as hits show them) in a CSL
+        style: apa, mla, chicago or any CSL style name. Each has ``in_text``, ``reference``
+        and the ``quote``."""
+        from .cite.items import citables_from_index
+        from .cite.styles import render_style, resolve_style
+
+        resolve_style(style)
+        ids = [passage_ids] if isinstance(passage_ids, str) else list(passage_ids)
+        return render_style(citables_from_index(self.open(), ids), style)
+
+    def export(self, passage_ids: str | Sequence[str], format: str, style: str = "apa") -> str:
+        """Passages as a citation file: bibtex, biblatex, ris, csl-json, markdown, json or
+        csv (``style`` styles the json and csv columns)."""
+        from .cite.formats import check_format, export
+        from .cite.items import citables_from_index
+        from .cite.styles import resolve_style
+
+        fmt = check_format(format)
+        if fmt in ("json", "csv"):
+            resolve_style(style)
+        ids = [passage_ids] if isinstance(passage_ids, str) else list(passage_ids)
+        return export(citables_from_index(self.open(), ids), fmt, style)
+
+    def episodes(self) -> list[dict[str, Any]]:
+        """Every episode, oldest first (id, title, show, date, passages, sources, ...)."""
+        from .query.catalog import list_episodes
+
+        return list_episodes(self.open())
+
+    def speakers(self) -> list[dict[str, Any]]:
+        """Every speaker, most turns first (name, aliases, counts, a sample line)."""
+        from .query.catalog import list_speakers
+
+        return list_speakers(self.open())
+
+    def status(self) -> dict[str, Any]:
+        """Model, counts, size, vector index, build time, and sources changed since."""
+        from .query.catalog import index_status
+
+        return index_status(self.open())
+
+    # ------------------------------------------------------------------ writing
+
+    def index(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        model: str | None = None,
+        strict: bool = False,
+        prune: bool = False,
+        precision: str | None = None,
+        device: str | None = None,
+        timeout: float = 15.0,
+        max_bytes: int = 20_000_000,
+        progress: Progress | None = None,
+        wait: bool = True,
+        on_wait: OnWait | None = None,
+    ) -> IndexReport:
+        """Add transcripts, folders and feeds (files or URLs); unchanged sources are skipped
+        and nothing already embedded is embedded again. Unreadable files are listed in the
+        report (``strict``: the first one raises). ``prune`` drops episodes whose files are
+        gone. ``model`` and ``precision`` are pinned by the first build."""
+        from .pipeline.build import index_paths
+
+        return index_paths(
+            [os.path.expanduser(str(p)) for p in paths],
+            self.path,
+            model=model,
+            embedder=self.embedder,
+            strict=strict,
+            progress=progress,
+            device=device,
+            precision=precision,
+            prune=prune,
+            wait=wait,
+            on_wait=on_wait,
+            fetch={"timeout": timeout, "max_bytes": max_bytes},
+        )
+
+    def install_sample(self, progress: Progress | None = None) -> IndexReport:
+        """Index the bundled sample library (two transcripts of one real episode)."""
+        from .ingest.files import sample_paths
+
+        return self.index(sample_paths(), progress=progress)
+
+    def rebuild(
+        self,
+        *,
+        model: str | None = None,
+        vector_index: str | None = None,
+        min_words: int | None = None,
+        max_words: int | None = None,
+        precision: str | None = None,
+        device: str | None = None,
+        progress: Progress | None = None,
+        wait: bool = True,
+        on_wait: OnWait | None = None,
+    ) -> IndexReport:
+        """Rebuild every episode into a new generation: re-chunked, speaker names applied
+        again, re-embedded only for another ``model`` or ``precision``. ``vector_index``:
+        flat, hnsw, ivf, or auto (follow the library's size)."""
+        from .pipeline.manage import rebuild_index
+
+        return rebuild_index(
+            self.path,
+            model=model,
+            vector_index=vector_index,
+            embedder=self.embedder,
+            progress=progress,
+            min_words=min_words,
+            max_words=max_words,
+            device=device,
+            precision=precision,
+            wait=wait,
+            on_wait=on_wait,
+        )
+
+    def remove(
+        self, episodes: Iterable[str], *, wait: bool = True, on_wait: OnWait | None = None
+    ) -> IndexReport:
+        """Drop episodes (ids, unique prefixes or source file names); files are untouched."""
+        from .pipeline.manage import remove_episodes
+
+        return remove_episodes(self.path, list(episodes), wait=wait, on_wait=on_wait)
+
+    def rename_speaker(
+        self,
+        episode: str,
+        label: str,
+        name: str,
+        *,
+        wait: bool = True,
+        on_wait: OnWait | None = None,
+    ) -> dict[str, Any]:
+        """Name a speaker label of one episode ("Guest 1" -> "Gideon Haigh"); kept across
+        re-indexing and rebuilds."""
+        from .pipeline.manage import rename_speaker
+
+        return rename_speaker(self.path, episode, label, name, wait=wait, on_wait=on_wait)
+
+    def alias_speaker(
+        self, name: str, alias: str, *, wait: bool = True, on_wait: OnWait | None = None
+    ) -> dict[str, Any]:
+        """Record that ``alias`` designates ``name``, in every episode and in questions."""
+        from .pipeline.manage import alias_speaker
+
+        return alias_speaker(self.path, name, alias, wait=wait, on_wait=on_wait)

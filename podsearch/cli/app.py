@@ -1,0 +1,38 @@
+"""The typer app: every command registered on one group. Commands live in their own modules
+(``ask``, ``cite``, ``library``, ``serve``) and only parse, call the library, and render."""
+
+from __future__ import annotations
+
+import gc
+import sys
+
+import typer
+
+from .ask import ask
+from .cite import cite, export
+from .library import episodes, index, rebuild, remove, speakers_app, status
+from .serve import serve
+
+app = typer.Typer(
+    help="Semantic search over podcast transcripts: timestamped, speaker-attributed quotes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+for command in (index, ask, serve, episodes, cite, export, remove, rebuild, status):
+    app.command()(command)
+app.add_typer(speakers_app, name="speakers")
+
+# `ask` is the command people wait on: a group of that command alone builds in ~4 ms,
+# all commands in ~19 ms (click objects for every option of every command).
+ask_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+ask_app.callback()(lambda: None)  # a group, so that `ask` stays a subcommand
+ask_app.command()(ask)
+
+
+def run() -> None:
+    """Run the typer app, then freeze the heap (``cli.entry`` explains why)."""
+    try:
+        (ask_app if sys.argv[1:2] == ["ask"] else app)()
+    finally:
+        gc.freeze()

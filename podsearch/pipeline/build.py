@@ -1,0 +1,311 @@
+"""Adding sources to an index: read new and changed files and feeds, merge the sources of one
+episode, and commit a new generation (``commit``)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import ReaderError
+from ..core.models import Episode, Turn
+from ..embed.base import Embedder
+from ..embed.names import canonical_model_name, check_model, check_precision
+from ..episodes.chunking import ChunkConfig
+from ..ingest.files import file_hash
+from ..store.index import Index
+from ..store.layout import home_dir, index_exists, writer_lock
+from .commit import commit
+from .report import FileFailure, IndexReport, Progress
+from .rows import episode_from_rows, stored_episodes
+
+
+def index_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    index_dir: Path,
+    *,
+    model: str | None = None,
+    embedder: Embedder | None = None,
+    strict: bool = False,
+    chunk_config: ChunkConfig | None = None,
+    progress: Progress | None = None,
+    device: str | None = None,
+    prune: bool = False,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
+    fetch: dict[str, Any] | None = None,
+    precision: str | None = None,
+) -> IndexReport:
+    """Add or update the transcripts under ``paths`` in the index at ``index_dir``.
+
+    Sources whose content is unchanged are not read again and nothing of theirs is
+    re-embedded; a changed source replaces its episode; sources of one episode are merged
+    (``merging``). Unreadable files are reported in the result and skipped, unless
+    ``strict``, which raises the first ReaderError. ``prune`` drops the episodes whose
+    source files are all gone. ``fetch``: ``read_feed`` options for feeds (timeout,
+    max_bytes). ``precision`` (fp32, int8) of a new index's vectors; an existing index keeps
+    its own, like its model. One writer at a time: see ``store.writer_lock``.
+    """
+    with writer_lock(index_dir, wait=wait, on_wait=on_wait):
+        return _index_paths(
+            paths,
+            index_dir,
+            model=model,
+            embedder=embedder,
+            strict=strict,
+            chunk_config=chunk_config,
+            progress=progress,
+            device=device,
+            prune=prune,
+            fetch=fetch,
+            precision=precision,
+        )
+
+
+def _index_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    index_dir: Path,
+    *,
+    model: str | None,
+    embedder: Embedder | None,
+    strict: bool,
+    chunk_config: ChunkConfig | None,
+    progress: Progress | None,
+    device: str | None,
+    prune: bool,
+    fetch: dict[str, Any] | None,
+    precision: str | None,
+) -> IndexReport:
+    t0 = time.perf_counter()
+    old = Index(index_dir) if index_exists(index_dir) else None
+    if old:
+        model_name = check_model(old.model, model, index_dir)
+        precision = check_precision(old.precision, precision, index_dir)
+    else:
+        model_name, precision = canonical_model_name(model), precision or "fp32"
+    report = IndexReport(index_dir=str(index_dir), model=model_name, precision=precision)
+    old_eps = old.episode_rows() if old else {}
+    # Feed downloads: read_feed's timeout and max_bytes, cached beside the index.
+    fetch = {"cache_dir": home_dir(index_dir) / "http-cache", **(fetch or {})}
+    fresh, unchanged, replaced = _read_sources(paths, old_eps, report, strict, progress, fetch)
+    fresh, absorbed = merge_step(fresh, old, replaced, report)
+    pruned = set(_gone_episodes(old_eps)) if prune else set()
+
+    old_sources = {s for row in old_eps.values() for s in row["sources"]}
+    fresh_ids = {ep.id for ep in fresh}
+    drop = replaced | absorbed | fresh_ids | pruned
+    keep_ids = [eid for eid in old_eps if eid not in drop]
+    report.episodes_unchanged = len(unchanged - drop)
+    report.episodes_updated = sum(1 for ep in fresh if old_sources & set(ep.sources))
+    report.episodes_added = len(fresh) - report.episodes_updated
+    report.episodes_removed = len(pruned - fresh_ids)
+    if fresh or old is None or report.episodes_removed:
+        commit(
+            index_dir,
+            old,
+            keep_ids,
+            fresh,
+            model_name=model_name,
+            embedder=embedder,
+            chunk_config=chunk_config,
+            progress=progress,
+            report=report,
+            device=device,
+            precision=precision,
+        )
+    else:
+        report.episodes_total = len(old_eps)
+        report.passages_total = report.passages_unchanged = int(
+            old.manifest.get("counts", {}).get("passages", 0)
+        )
+    report.seconds = round(time.perf_counter() - t0, 3)
+    return report
+
+
+def _gone_episodes(old_eps: dict[str, dict[str, Any]]) -> list[str]:
+    """Ids of indexed episodes none of whose source files exist any more. Feed episodes
+    (http sources) are kept: a feed drops old items while the episodes still exist."""
+    return [
+        eid
+        for eid, row in old_eps.items()
+        if row["sources"]
+        and not any(s.startswith(("http://", "https://")) for s in row["sources"])
+        and not any(Path(s).exists() for s in row["sources"])
+    ]
+
+
+def _read_sources(
+    paths: Iterable[str | os.PathLike[str]],
+    old_eps: dict[str, dict[str, Any]],
+    report: IndexReport,
+    strict: bool,
+    progress: Progress | None,
+    fetch: dict[str, Any],
+) -> tuple[list[Episode], set[str], set[str]]:
+    """(episodes read from new or changed files and feeds, ids of unchanged episodes, ids
+    replaced)."""
+    # Imported here: the readers pull in bs4 (~0.1 s), which `ask` never needs.
+    from ..ingest.feeds import is_feed
+    from ..ingest.files import iter_files
+    from ..ingest.readers import read_file
+
+    known: dict[tuple[str, str], str] = {}  # (source, content hash) -> episode id
+    by_source: dict[str, str] = {}
+    for eid, row in old_eps.items():
+        for src, h in zip(row["sources"], row["source_hashes"] or [], strict=False):
+            known[(src, h)] = eid
+            by_source[src] = eid
+    fresh: list[Episode] = []
+    unchanged: set[str] = set()
+    replaced: set[str] = set()
+
+    def add(ep: Episode, src: str, h: str, fmt: str) -> None:
+        if (src, h) in known:
+            unchanged.add(known[(src, h)])
+            return
+        report.files_read += 1
+        report.formats[fmt] = report.formats.get(fmt, 0) + 1
+        ep.sources, ep.source_hashes = [src], [h]
+        if src in by_source:
+            replaced.add(by_source[src])
+            # An edited transcript is the same episode: it keeps its id (and so the user's
+            # speaker names), even when the id of a file without metadata comes from its text.
+            ep.id = by_source[src]
+        fresh.append(ep)
+
+    raw = [str(p) for p in paths]
+    feeds = [p for p in raw if is_feed(p)]
+    files = list(iter_files(p for p in raw if p not in feeds))
+    for feed in feeds:
+        items, same = _read_feed(feed, report, strict, fetch, lambda s, h: (s, h) in known)
+        unchanged.update(by_source[src] for src in same)
+        for ep, src, h, fmt in items:
+            add(ep, src, h, fmt)
+    for n, path in enumerate(files, 1):
+        if progress:
+            progress("reading", n, len(files))
+        src = str(path.resolve())
+        try:
+            h = file_hash(path)
+        except OSError as e:
+            _fail(report, path, f"cannot read file: {e.strerror or e}", strict)
+            continue
+        if (src, h) in known:
+            unchanged.add(known[(src, h)])
+            continue
+        try:
+            result = read_file(path)
+        except ReaderError as e:
+            _fail(report, path, e.problem, strict)
+            continue
+        add(result.episode, src, h, result.format)
+    return fresh, unchanged, replaced
+
+
+def _read_feed(
+    feed: str,
+    report: IndexReport,
+    strict: bool,
+    fetch: dict[str, Any],
+    known: Callable[[str, str], bool],
+) -> tuple[list[tuple[Episode, str, str, str]], list[str]]:
+    """(episode, source, hash, format) of each new or changed item of a feed, and the
+    sources of the unchanged ones (not parsed again). Items that cannot be read are failures
+    of the report; items read with a problem are its warnings."""
+    from ..ingest.feeds import read_feed
+
+    try:
+        result = read_feed(feed, known=known, **fetch)
+    except ReaderError as e:
+        _fail(report, feed, e.problem, strict)
+        return [], []
+    for p in result.failures:
+        _fail(report, p.where, p.problem, strict)
+    report.warnings.extend(FileFailure(p.where, p.problem) for p in result.warnings)
+    items = [
+        (fe.episode, fe.episode.sources[0], fe.source_hashes[0], _feed_format(fe.episode))
+        for fe in result.episodes
+    ]
+    return items, result.unchanged
+
+
+def _feed_format(ep: Episode) -> str:
+    return "feed+" + (ep.formats[0] if ep.formats else "unknown")
+
+
+def _light_episodes(index: Index, exclude: set[str]) -> list[Episode]:
+    """The index's episodes with only what same-episode detection reads (metadata, turn
+    speakers and text): cheap to build for a whole library."""
+    cols = ["episode_id", "turn_index", "label", "speaker", "text"]
+    present = set(index.columns("turns.parquet"))
+    table = index.read_table("turns.parquet", columns=[c for c in cols if c in present])
+    data = table.to_pydict()
+    labels = data.get("label") or data["speaker"]
+    turns: dict[str, list[Turn]] = {}
+    for eid, spk, text in zip(data["episode_id"], labels, data["text"], strict=True):
+        if eid not in exclude:
+            turns.setdefault(eid, []).append(Turn(spk, None, None, text))
+    out = []
+    for eid, row in index.episode_rows().items():
+        if eid in exclude:
+            continue
+        ep = episode_from_rows(row, [])
+        ep.turns = turns.get(eid, [])
+        out.append(ep)
+    return out
+
+
+def merge_step(
+    fresh: list[Episode], old: Index | None, replaced: set[str], report: IndexReport
+) -> tuple[list[Episode], set[str]]:
+    """Fold the sources of one episode together, among the fresh episodes and with those
+    already indexed. Returns the episodes to write and the ids of indexed episodes they
+    absorbed. The other sources of a replaced multi-source episode are read again, so that
+    changing one file of an episode does not lose the others."""
+    from ..episodes.merging import group_same_episodes, merge_episodes
+    from ..ingest.readers import read_file
+
+    if not fresh:
+        return fresh, set()
+    stored: list[Episode] = []
+    if old is not None:
+        rows = old.episode_rows()
+        have = {s for ep in fresh for s in ep.sources}
+        for eid in replaced:
+            for src in rows[eid]["sources"]:
+                if src in have or not Path(src).is_file():
+                    continue
+                try:
+                    result = read_file(src)
+                except ReaderError as e:
+                    _fail(report, Path(src), e.problem, strict=False)
+                    continue
+                result.episode.sources, result.episode.source_hashes = [src], [file_hash(Path(src))]
+                result.episode.id = eid  # the merged episode keeps its id, whichever is base
+                fresh.append(result.episode)
+                have.add(src)
+        stored = _light_episodes(old, exclude=replaced)
+    n_fresh = len(fresh)
+    groups = group_same_episodes(fresh + stored)
+    position = {id(ep): i for i, ep in enumerate(fresh + stored)}
+    out: list[Episode] = []
+    absorbed: set[str] = set()
+    for group in groups:
+        old_members = [ep for ep in group if position[id(ep)] >= n_fresh]
+        if len(old_members) == len(group):
+            continue  # nothing fresh in it: stays as indexed
+        if old_members:
+            assert old is not None
+            absorbed |= {ep.id for ep in old_members}
+            full = stored_episodes(old, [ep.id for ep in old_members])
+            group = [ep for ep in group if position[id(ep)] < n_fresh] + full
+        out.append(merge_episodes(group) if len(group) > 1 else group[0])
+    return out, absorbed
+
+
+def _fail(report: IndexReport, path: Path | str, reason: str, strict: bool) -> None:
+    if strict:
+        raise ReaderError(path, reason)
+    report.failed.append(FileFailure(str(path), reason))

@@ -1,0 +1,165 @@
+"""Writing a new generation from kept and fresh episodes: speaker identity applied, chunked,
+embedded where the text is new, written by ``store.writer``."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.models import Episode
+from ..core.version import __version__
+from ..embed.base import Embedder, encode_all
+from ..embed.factory import export_for_queries, load_embedder, load_index_embedder
+from ..episodes.chunking import ChunkConfig, chunk_episode
+from ..speakers.book import SpeakerBook
+from ..speakers.names import canonicalize_episodes
+from ..speakers.roles import compute_roles
+from ..store.index import Index
+from ..store.layout import speaker_file
+from ..store.writer import IndexContents, write_index
+from .report import IndexReport, Progress
+from .rows import chapter_at, embed_texts, episode_row, passage_row, turn_rows
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def speaker_book(index_dir: Path) -> SpeakerBook:
+    """The user's speaker names for this index, kept beside it (survives every rebuild)."""
+    return SpeakerBook.load(speaker_file(index_dir))
+
+
+def apply_identity(
+    episodes: list[Episode], book: SpeakerBook
+) -> list[tuple[Episode, list[str | None]]]:
+    """Each episode with the user's renames and aliases applied and one canonical name per
+    person per show, paired with its turns' original labels. The inputs are not changed."""
+    labels = [[t.speaker for t in ep.turns] for ep in episodes]
+    named = [book.apply(ep) for ep in episodes]  # copies: canonicalising cannot touch inputs
+    canonicalize_episodes(named)
+    return list(zip(named, labels, strict=True))
+
+
+def commit(
+    index_dir: Path,
+    old: Index | None,
+    keep_ids: list[str],
+    fresh: list[Episode],
+    *,
+    model_name: str,
+    embedder: Embedder | None = None,
+    chunk_config: ChunkConfig | None = None,
+    progress: Progress | None = None,
+    report: IndexReport | None = None,
+    vector_index: str | None = None,
+    reuse_vectors: bool = True,
+    device: str | None = None,
+    precision: str | None = None,
+) -> IndexReport:
+    """Write a new generation: the kept episodes as they are, the fresh ones chunked and
+    embedded. Text already embedded by the same model is never embedded again.
+    ``device`` (cpu, cuda, cuda:1, mps; None or auto: a GPU when torch sees one);
+    ``precision`` of new vectors (default: the old index's, else fp32)."""
+    # An index keeps the chunking it was built with, so that all its passages are alike;
+    # only a rebuild given another config changes it.
+    cfg = chunk_config or (ChunkConfig.from_dict(old.manifest.get("chunking")) if old else None)
+    cfg = cfg or ChunkConfig()
+    precision = precision or (old.precision if old else "fp32")
+    report = report or IndexReport(index_dir=str(index_dir), model=model_name)
+    report.precision = precision
+    passages_rows: list[dict[str, Any]] = []
+    turns_rows: list[dict[str, Any]] = []
+    vector_parts: list[np.ndarray] = []
+    cache: dict[str, np.ndarray] = {}
+    episodes_rows: list[dict[str, Any]] = []
+    if old:
+        keep = set(keep_ids)
+        old_eps = old.episode_rows()
+        episodes_rows = [old_eps[eid] for eid in keep_ids]
+        ptable = old.passages.to_pylist()
+        keep_rows = [i for i, r in enumerate(ptable) if r["episode_id"] in keep]
+        turns_rows.extend(r for r in old.turns.to_pylist() if r["episode_id"] in keep)
+        if reuse_vectors:
+            vectors = old.vectors()
+            passages_rows.extend(ptable[i] for i in keep_rows)
+            vector_parts.append(vectors[keep_rows])
+            for i, r in enumerate(ptable):
+                cache.setdefault(text_hash(r["embed_text"]), vectors[i])
+            report.passages_unchanged = len(keep_rows)
+
+    new_rows: list[dict[str, Any]] = []
+    for ep, labels in apply_identity(fresh, speaker_book(index_dir)):
+        passages = chunk_episode(ep, cfg)
+        for p, embed in zip(passages, embed_texts(ep, passages, cfg.context_words), strict=True):
+            new_rows.append(passage_row(p, chapter_at(ep.chapters, p.start), embed))
+        turns_rows.extend(turn_rows(ep, labels))
+        episodes_rows.append(episode_row(ep, ep.source_hashes))
+    todo = list(dict.fromkeys(r["embed_text"] for r in new_rows))
+    todo = [t for t in todo if text_hash(t) not in cache]
+    if todo:
+        embedder = embedder or load_index_embedder(model_name, device=device, precision=precision)
+        on_progress = (lambda d, t: progress("embedding", d, t)) if progress else None
+        vecs = encode_all(embedder, todo, on_progress=on_progress)
+        for text, vec in zip(todo, vecs, strict=True):
+            cache[text_hash(text)] = vec
+        export_for_queries(embedder)  # torch is loaded now: make the ONNX query model once
+    report.passages_embedded = len(todo)
+    report.passages_added = len(new_rows)
+    dim = _dimension(old if reuse_vectors else None, cache, embedder, model_name)
+    if new_rows:
+        vector_parts.append(np.stack([cache[text_hash(r["embed_text"])] for r in new_rows]))
+    passages_rows.extend(new_rows)
+    all_vectors = (
+        np.concatenate(vector_parts).astype(np.float32)
+        if vector_parts
+        else np.zeros((0, dim), dtype=np.float32)
+    )
+    report.episodes_total = len(episodes_rows)
+    report.passages_total = len(passages_rows)
+    # The user's choice of vector index sticks; otherwise it follows the library's size.
+    kind = vector_index or (old.vector_choice if old else None)
+    manifest = {
+        "model": {
+            "name": model_name,
+            "dimension": dim,
+            "normalized": True,
+            "precision": precision,
+        },
+        "counts": {
+            "episodes": len(episodes_rows),
+            "passages": len(passages_rows),
+            "turns": len(turns_rows),
+            "sources": sum(len(r["sources"]) for r in episodes_rows),
+        },
+        "chunking": cfg.as_dict(),
+        # Read by every query: kept here so that a question needs no passage table scan.
+        "speakers": {
+            "names": sorted({r["speaker"] for r in passages_rows if r["speaker"]}),
+            "roles": compute_roles(
+                ((r["speaker"], r["episode_id"]) for r in passages_rows), episodes_rows
+            ),
+        },
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "tool_version": __version__,
+    }
+    write_index(
+        index_dir,
+        IndexContents(manifest, passages_rows, episodes_rows, turns_rows, all_vectors),
+        vector_index=kind,
+    )
+    return report
+
+
+def _dimension(
+    old: Index | None, cache: dict[str, np.ndarray], embedder: Embedder | None, model: str
+) -> int:
+    if old:
+        return old.dimension
+    if cache:
+        return len(next(iter(cache.values())))
+    return (embedder or load_embedder(model)).dim

@@ -1,0 +1,169 @@
+"""Library upkeep: rebuild, remove episodes, and the user's speaker names.
+
+Every write takes the index's writer lock and produces a new generation (``store``), so a
+reader never sees a half-done change and a crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import PodsearchError
+from ..core.text import fold
+from ..embed.base import Embedder
+from ..embed.names import canonical_model_name
+from ..episodes.chunking import ChunkConfig
+from ..store.index import Index, resolve_episode_id
+from ..store.layout import writer_lock
+from .commit import commit, speaker_book
+from .report import IndexReport, Progress
+from .rows import stored_episodes
+
+
+def rebuild_index(
+    index_dir: Path,
+    *,
+    model: str | None = None,
+    vector_index: str | None = None,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+    min_words: int | None = None,
+    max_words: int | None = None,
+    device: str | None = None,
+    precision: str | None = None,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
+) -> IndexReport:
+    """Rebuild the whole index from its stored episodes into a new generation, swapped in
+    atomically: re-chunked, with the user's speaker names applied again. Vectors of
+    unchanged text are reused, so only ``model`` or ``precision`` (fp32, int8; a different
+    one) re-embeds; ``vector_index`` (flat, hnsw, ivf, or auto to follow the library's size)
+    changes the vector index, built from the stored vectors; ``min_words`` / ``max_words``
+    change the index's chunking (the rest of it is kept)."""
+    with writer_lock(index_dir, wait=wait, on_wait=on_wait):
+        t0 = time.perf_counter()
+        old = Index(index_dir)
+        chunk_config = ChunkConfig.from_dict(old.manifest.get("chunking"))
+        chunk_config = replace(
+            chunk_config,
+            min_words=chunk_config.min_words if min_words is None else min_words,
+            max_words=chunk_config.max_words if max_words is None else max_words,
+        )
+        if chunk_config.min_words > chunk_config.max_words:
+            raise PodsearchError(
+                f"passages of {chunk_config.min_words} to {chunk_config.max_words} words: "
+                "--min-words must not exceed --max-words"
+            )
+        model_name = canonical_model_name(model) if model else old.model
+        precision = precision or old.precision
+        same_vectors = model_name == old.model and precision == old.precision
+        report = IndexReport(index_dir=str(index_dir), model=model_name)
+        episodes = stored_episodes(old)
+        commit(
+            index_dir,
+            old,
+            [],
+            episodes,
+            model_name=model_name,
+            embedder=embedder,
+            chunk_config=chunk_config,
+            progress=progress,
+            report=report,
+            vector_index=vector_index,
+            reuse_vectors=same_vectors,
+            device=device,
+            precision=precision,
+        )
+        before = set(old.read_table("passages.parquet", ["passage_id"]).column(0).to_pylist())
+        after = Index(index_dir).read_table("passages.parquet", ["passage_id"]).column(0)
+        report.episodes_updated = len(episodes)
+        report.passages_unchanged = sum(1 for p in after.to_pylist() if p in before)
+        report.passages_added = report.passages_total - report.passages_unchanged
+        report.seconds = round(time.perf_counter() - t0, 3)
+        return report
+
+
+def remove_episodes(
+    index_dir: Path,
+    ids: Iterable[str],
+    *,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
+) -> IndexReport:
+    """Drop episodes (by id or unique id prefix) from the index; nothing is re-embedded."""
+    with writer_lock(index_dir, wait=wait, on_wait=on_wait):
+        t0 = time.perf_counter()
+        old = Index(index_dir)
+        rows = old.episode_rows()
+        drop = {resolve_episode_id(rows, wanted) for wanted in ids}
+        report = IndexReport(index_dir=str(index_dir), model=old.model)
+        report.episodes_removed = len(drop)
+        commit(
+            index_dir,
+            old,
+            [e for e in rows if e not in drop],
+            [],
+            model_name=old.model,
+            report=report,
+        )
+        report.seconds = round(time.perf_counter() - t0, 3)
+        return report
+
+
+def rename_speaker(
+    index_dir: Path,
+    episode: str,
+    label: str,
+    name: str,
+    *,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Name the speaker ``label`` of one episode, in the speaker book beside the index, and
+    apply it to the index (re-chunked, nothing re-embedded unless the text changed)."""
+    t0 = time.perf_counter()
+    idx = Index(index_dir)
+    eid = resolve_episode_id(idx.episode_rows(), episode)
+    present = set(idx.columns("turns.parquet"))
+    cols = ["episode_id", "speaker"] + (["label"] if "label" in present else [])
+    table = idx.read_table("turns.parquet", columns=cols).to_pydict()
+    labels = table.get("label") or table["speaker"]
+    count = sum(
+        1
+        for e, lab, spk in zip(table["episode_id"], labels, table["speaker"], strict=True)
+        if e == eid and fold(label) in (fold(lab), fold(spk))
+    )
+    if not count:
+        raise PodsearchError(
+            f"episode {eid} has no speaker {label!r}: see 'podsearch speakers --index "
+            f"{index_dir}' for its labels"
+        )
+    try:
+        speaker_book(index_dir).rename(eid, label, name)
+    except ValueError as e:
+        raise PodsearchError(f"cannot rename: {e}") from None
+    rebuild_index(index_dir, wait=wait, on_wait=on_wait)
+    return {"episode_id": eid, "turns": count, "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def alias_speaker(
+    index_dir: Path,
+    name: str,
+    alias: str,
+    *,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Record that ``alias`` designates ``name`` and apply it to the index."""
+    t0 = time.perf_counter()
+    Index(index_dir)  # fail early, with the usual message, when there is no index
+    try:
+        speaker_book(index_dir).alias(name, alias)
+    except ValueError as e:
+        raise PodsearchError(f"cannot record the alias: {e}") from None
+    rebuild_index(index_dir, wait=wait, on_wait=on_wait)
+    return {"seconds": round(time.perf_counter() - t0, 3)}

@@ -1,0 +1,250 @@
+"""Reading one generation of an index: manifest, tables, vectors and lexical index, each
+loaded on first use. A cold ``ask`` reads ``lookup/`` and a memory-mapped vector file, never
+pyarrow or faiss."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import EpisodeNotFoundError, IndexFormatError, IndexNotFoundError
+from .layout import EPISODES, FORMAT_VERSION, MANIFEST, PASSAGES, TURNS, index_exists
+from .lexical import LEXICAL_DIR, LexicalIndex
+from .lookup import COLUMNS, Lookup
+from .vectors.base import VectorIndex
+from .vectors.factory import manifest_entry, open_index
+
+
+class Index:
+    """A read-only view of one generation; tables and the vector index load on first use."""
+
+    def __init__(self, index_dir: Path | str) -> None:
+        self.path = Path(index_dir)
+        if not index_exists(self.path):
+            raise IndexNotFoundError(
+                f"no index at {self.path}: build one with "
+                f"'podsearch index PATH --index {self.path}'"
+            )
+        # Resolve once so that a concurrent swap cannot mix two generations.
+        self.root = self.path.resolve()
+        self._tables: dict[tuple[str, tuple[str, ...] | None], Any] = {}
+        self._columns: dict[str, list[str]] = {}
+        self._lists: dict[str, dict[str, list[Any]]] = {}  # filled by preload()
+        self._episode_rows: dict[str, dict[str, Any]] | None = None  # filled by preload()
+        self._columns_cache: dict[str, list[Any]] = {}
+        try:
+            self.manifest: dict[str, Any] = json.loads((self.root / MANIFEST).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise IndexFormatError(
+                f"{self.root / MANIFEST} is unreadable ({e}); rebuild the index"
+            ) from e
+        version = self.manifest.get("format_version")
+        if version != FORMAT_VERSION:
+            raise IndexFormatError(
+                f"index {self.path} has format version {version}, this podsearch reads "
+                f"{FORMAT_VERSION}: rebuild it with 'podsearch rebuild --index {self.path}'"
+            )
+
+    @property
+    def model(self) -> str:
+        return str(self.manifest["model"]["name"])
+
+    @property
+    def dimension(self) -> int:
+        return int(self.manifest["model"]["dimension"])
+
+    @property
+    def precision(self) -> str:
+        """fp32 or int8: how the passage vectors were made (fp32 before int8 existed)."""
+        return str(self.manifest["model"].get("precision", "fp32"))
+
+    def read_table(self, name: str, columns: list[str] | None = None) -> Any:
+        """A Parquet table of the generation (only ``columns`` if given), cached: a
+        generation never changes. ParquetFile, not pq.read_table, which imports
+        pyarrow.dataset (~0.05 s of a cold ``ask``)."""
+        key = (name, tuple(columns) if columns is not None else None)
+        cache = self._tables
+        if key in cache:
+            return cache[key]
+        if columns is not None and (name, None) in cache:
+            table = cache[(name, None)].select(columns)
+        else:
+            import pyarrow.parquet as pq
+
+            try:
+                table = pq.ParquetFile(self.root / name).read(columns=columns)
+            except (OSError, ValueError, KeyError) as e:
+                raise IndexFormatError(
+                    f"{self.root / name} is unreadable ({e}); rebuild the index"
+                ) from e
+        cache[key] = table
+        return table
+
+    def take(
+        self, rows: Sequence[int], columns: list[str] | None = None, name: str = PASSAGES
+    ) -> list[dict[str, Any]]:
+        """Some rows of a table as dicts, in the order given; by default every column but
+        ``embed_text`` (a copy of the text, only needed to re-embed, half the file). Row
+        slices, not Table.take, which imports pyarrow.compute (~0.05 s of a cold ``ask``)."""
+        lists = self._lists.get(name)
+        if lists is not None and all(c in lists for c in columns or lists):
+            return [{c: lists[c][int(r)] for c in columns or lists} for r in rows]
+        lookup = self._lookup if name == PASSAGES else None
+        if lookup is not None and set(columns or COLUMNS) <= set(COLUMNS):
+            return lookup.take(rows, columns or COLUMNS)  # no pyarrow on a cold ``ask``
+        base = [c for c in self.columns(name) if c != "embed_text"]
+        wanted = columns if columns is not None else base
+        table = self.read_table(name, base if set(wanted) <= set(base) else None)
+        if columns is not None:
+            table = table.select(columns)
+        return [table.slice(int(r), 1).to_pylist()[0] for r in rows]
+
+    def preload(self) -> None:
+        """Load what queries read, for a long-lived process (``podsearch serve``): the
+        passage columns as Python lists (``take`` then costs microseconds), the episodes,
+        the vectors and the lexical index."""
+        base = [c for c in self.columns(PASSAGES) if c != "embed_text"]
+        table = self.read_table(PASSAGES, base)
+        self._lists[PASSAGES] = {c: table.column(c).to_pylist() for c in base}
+        _ = self.episodes, self.lexical
+        self.vector_index.preload()  # in RAM, not a memory map: no page faults on queries
+        self._episode_rows = {row["episode_id"]: row for row in self.episodes.to_pylist()}
+
+    def columns(self, name: str = PASSAGES) -> list[str]:
+        """The column names of a table, from its Parquet footer."""
+        if name not in self._columns:
+            full = self._tables.get((name, None))
+            if full is not None:
+                self._columns[name] = list(full.column_names)
+            else:
+                import pyarrow.parquet as pq
+
+                try:
+                    self._columns[name] = list(pq.ParquetFile(self.root / name).schema_arrow.names)
+                except (OSError, ValueError) as e:
+                    raise IndexFormatError(
+                        f"{self.root / name} is unreadable ({e}); rebuild the index"
+                    ) from e
+        return list(self._columns[name])
+
+    @cached_property
+    def passages(self) -> Any:
+        return self.read_table(PASSAGES)
+
+    @cached_property
+    def episodes(self) -> Any:
+        return self.read_table(EPISODES)
+
+    @cached_property
+    def turns(self) -> Any:
+        return self.read_table(TURNS)
+
+    @cached_property
+    def lexical(self) -> LexicalIndex:
+        return LexicalIndex(self.root / LEXICAL_DIR)
+
+    @cached_property
+    def vector_index(self) -> VectorIndex:
+        """The generation's vector index (``vectors/``), checked against the row count."""
+        vi = open_index(self.root, self.manifest, self.dimension)
+        expected = self.manifest.get("counts", {}).get("passages")
+        if expected is not None and vi.size != int(expected):
+            raise IndexFormatError(
+                f"index {self.path} is damaged: {vi.size} vectors for {expected} passages; "
+                f"rebuild it with 'podsearch rebuild --index {self.path}'"
+            )
+        return vi
+
+    @property
+    def vector_kind(self) -> str:
+        """flat, hnsw or ivf: the vector index this generation holds."""
+        return str(manifest_entry(self.manifest)["type"])
+
+    @property
+    def vector_choice(self) -> str | None:
+        """The vector index the user chose for this library, or None when it follows the
+        library's size. Generations from before the choice was recorded: flat is the old
+        default (so it follows the size), any other type was chosen."""
+        entry = manifest_entry(self.manifest)
+        chosen = entry.get("chosen")
+        if chosen is None:
+            return None if entry["type"] == "flat" else str(entry["type"])
+        return str(entry["type"]) if chosen == "user" else None
+
+    def nearest(
+        self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """(row, inner product) of the k nearest passages, best first, among the rows in
+        ``allowed`` if given."""
+        if k <= 0 or (allowed is not None and len(allowed) == 0):
+            return []
+        return self.vector_index.search(vector, k, allowed)
+
+    def vectors(self) -> np.ndarray:
+        """All passage vectors, row i for passage row i."""
+        return self.vector_index.vectors()
+
+    def vectors_for(self, rows: list[int]) -> np.ndarray:
+        """The vectors of some passage rows, without loading all of them."""
+        return self.vector_index.vectors(rows)
+
+    def episode_rows(self) -> dict[str, dict[str, Any]]:
+        """Episode id -> its row (a copy, except after ``preload``, which keeps them)."""
+        if self._episode_rows is not None:
+            return self._episode_rows
+        rows = self._lookup.episodes() if self._lookup else self.episodes.to_pylist()
+        return {row["episode_id"]: row for row in rows}
+
+    def passage_column(self, column: str) -> list[Any]:
+        """One passage column as a list (from the lookup when it has it), kept: a
+        generation never changes."""
+        if column not in self._columns_cache:
+            if self._lookup is not None and column in ("episode_id", "speaker"):
+                values = self._lookup.column(column)
+            else:
+                values = self.read_table(PASSAGES, [column]).column(0).to_pylist()
+            self._columns_cache[column] = values
+        return self._columns_cache[column]
+
+    def passage_codes(self, column: str) -> tuple[list[Any], np.ndarray]:
+        """A passage column as (distinct values, per-row code into them, -1 for null): what
+        filters test, once per value instead of once per row."""
+        if self._lookup is not None and column in ("episode_id", "speaker"):
+            return self._lookup.coded(column)
+        values: dict[Any, int] = {}
+        codes = [
+            -1 if v is None else values.setdefault(v, len(values))
+            for v in self.passage_column(column)
+        ]
+        return list(values), np.asarray(codes, dtype=np.int32)
+
+    @cached_property
+    def _lookup(self) -> Lookup | None:
+        return Lookup.open(self.root)
+
+
+def resolve_episode_id(rows: dict[str, dict[str, Any]], wanted: str) -> str:
+    """The episode id that ``wanted`` designates: an id, a unique id prefix, or a source
+    file's path, name or name without extension."""
+    if wanted in rows:
+        return wanted
+    hits = [e for e in rows if e.startswith(wanted)]
+    if not hits:
+        hits = [
+            e
+            for e, r in rows.items()
+            if any(wanted in (s, os.path.basename(s), Path(s).stem) for s in r["sources"])
+        ]
+    if len(hits) == 1:
+        return hits[0]
+    problem = "matches no episode" if not hits else f"matches {len(hits)} episodes"
+    raise EpisodeNotFoundError(
+        f"{wanted!r} {problem}: give an episode id (or a unique prefix) or a source file "
+        "name, as 'podsearch episodes' lists them"
+    )

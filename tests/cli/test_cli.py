@@ -1,0 +1,224 @@
+"""The command line through typer's CliRunner, with the fake embedder unless marked slow."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from podsearch.cli.app import app, ask_app
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+LIBRARY = FIXTURES / "library"
+BAD = FIXTURES / "readers" / "bad.json"
+HIT_FIELDS = {
+    "rank",
+    "score",
+    "passage_id",
+    "episode_id",
+    "episode_title",
+    "podcast",
+    "published",
+    "speaker",
+    "speaker_source",
+    "start",
+    "end",
+    "time_precision",
+    "text",
+    "sources",
+}
+
+runner = CliRunner()
+
+
+def invoke(*args: str | Path) -> object:
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def library_index(tmp_path: Path) -> Path:
+    index = tmp_path / "idx"
+    result = invoke("index", LIBRARY, "--index", index, "--model", "fake")
+    assert result.exit_code == 0, result.output
+    return index
+
+
+def test_index_reports_counts_and_formats(tmp_path: Path) -> None:
+    index = tmp_path / "idx"
+    result = invoke("index", LIBRARY, "--index", index, "--model", "fake", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["episodes_added"] == 3
+    assert report["formats"] == {"podcasting_json": 1, "srt": 1, "webvtt": 1}
+    assert report["failed"] == []
+    # Unchanged input: nothing added, nothing embedded, same ids.
+    again = json.loads(invoke("index", LIBRARY, "--index", index, "--json").stdout)
+    assert again["episodes_unchanged"] == 3
+    assert again["passages_embedded"] == 0 and again["episodes_added"] == 0
+
+
+def test_bad_file_is_reported_and_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for f in LIBRARY.iterdir():
+        (folder / f.name).write_bytes(f.read_bytes())
+    (folder / "broken.json").write_bytes(BAD.read_bytes())
+    index = tmp_path / "idx"
+    result = invoke("index", folder, "--index", index, "--model", "fake")
+    assert result.exit_code == 1
+    assert "broken.json" in result.stderr and "JSON" in result.stderr
+    assert "3 added" in result.stdout
+    listed = json.loads(invoke("episodes", "--index", index, "--json").stdout)
+    assert len(listed) == 3
+
+
+def test_strict_stops_at_first_bad_file(tmp_path: Path) -> None:
+    result = invoke("index", BAD, "--index", tmp_path / "idx", "--model", "fake", "--strict")
+    assert result.exit_code == 1
+    assert "bad.json" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_ask_json_contract(library_index: Path) -> None:
+    result = invoke(
+        "ask", "heap turns slimy, smells of ammonia", "--index", library_index, "--json"
+    )
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert hits and HIT_FIELDS <= set(hits[0])
+    assert [h["rank"] for h in hits] == list(range(1, len(hits) + 1))
+    top = hits[0]
+    assert "ammonia" in top["text"]
+    assert top["speaker"] == "Tomás Ferreira"
+    assert top["sources"][0].endswith("gardening.vtt")
+    assert top["start"] is not None and top["time_precision"] in {"exact", "interpolated"}
+
+
+def test_ask_top_and_speaker_question(library_index: Path) -> None:
+    hits = json.loads(
+        invoke("ask", "what did Ada say about boosters", "--index", library_index, "--json").stdout
+    )
+    assert hits and {h["speaker"] for h in hits} == {"Ada Chen"}
+    one = json.loads(
+        invoke("ask", "slugs", "--index", library_index, "--top", "1", "--json").stdout
+    )
+    assert len(one) == 1
+
+
+def test_ask_filters(library_index: Path) -> None:
+    hits = json.loads(
+        invoke("ask", "flour", "--index", library_index, "--episode", "cooking", "--json").stdout
+    )
+    assert hits and all(h["sources"][0].endswith("cooking.json") for h in hits)
+    none = json.loads(
+        invoke("ask", "flour", "--index", library_index, "--speaker", "Nobody", "--json").stdout
+    )
+    assert none == []
+
+
+def test_ask_human_output_shows_quote_speaker_and_time(library_index: Path) -> None:
+    result = invoke("ask", "tomatoes hate wet leaves", "--index", library_index, "--top", "2")
+    assert result.exit_code == 0
+    assert "Tomás Ferreira" in result.stdout
+    assert "0:47" in result.stdout
+    assert "tomatoes" in result.stdout.lower() or "Tomatoes" in result.stdout
+
+
+def test_model_mismatch_is_refused(library_index: Path) -> None:
+    result = invoke("ask", "compost", "--index", library_index, "--model", "fake-64")
+    assert result.exit_code == 1
+    assert "rebuild" in result.stderr and "Traceback" not in result.output
+
+
+def test_episodes_and_speakers(library_index: Path) -> None:
+    eps = json.loads(invoke("episodes", "--index", library_index, "--json").stdout)
+    assert {Path(e["sources"][0]).name for e in eps} == {
+        "cooking.json",
+        "gardening.vtt",
+        "space.srt",
+    }
+    speakers = json.loads(invoke("speakers", "--index", library_index, "--json").stdout)
+    names = {s["speaker"] for s in speakers}
+    assert {"Ada Chen", "Tomás Ferreira", "Lena Park"} <= names
+    human = invoke("speakers", "--index", library_index)
+    assert "Ada Chen" in human.stdout
+
+
+def test_missing_index_is_one_line_error(tmp_path: Path) -> None:
+    result = invoke("episodes", "--index", tmp_path / "nothing")
+    assert result.exit_code == 1
+    assert "no index" in result.stderr and "podsearch index" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_mode_is_rejected(library_index: Path) -> None:
+    result = runner.invoke(app, ["ask", "x", "--index", str(library_index), "--mode", "magic"])
+    assert result.exit_code == 2
+
+
+def test_the_ask_only_app_is_the_same_ask() -> None:
+    """`podsearch ask` runs on a group of that command alone (faster to build)."""
+    for args in (["ask", "--help"], ["ask"], ["ask", "q", "--top", "0"]):
+        full, alone = runner.invoke(app, args), runner.invoke(ask_app, args)
+        assert (full.exit_code, full.output) == (alone.exit_code, alone.output)
+
+
+def test_help_does_not_import_torch() -> None:
+    code = (
+        "import sys\n"
+        "from podsearch.cli.app import app\n"
+        "try:\n"
+        "    app(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'faiss') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY []" in out.stdout
+    assert "ask" in out.stdout
+
+
+@pytest.mark.slow
+def test_sample_library_with_real_model(tmp_path: Path) -> None:
+    """The README's main job: a fresh index is built from the bundled sample, then answered."""
+    index = tmp_path / "default"
+    result = invoke("ask", "what did Clem say about distillation", "--index", index, "--json")
+    assert result.exit_code == 0, result.output
+    assert "sample library" in result.stderr
+    hits = json.loads(result.stdout)
+    assert "distillation" in hits[0]["text"]
+    assert any(Path(s).name.startswith("001_") for s in hits[0]["sources"])
+
+
+@pytest.mark.parametrize("command", ["ask", "export"])
+def test_filter_options_are_shared(command: str) -> None:
+    """ask and export take the same filters, declared once (cli.options.filter_options)."""
+    shown = invoke(command, "--help").stdout
+    for option in ("--speaker", "--podcast", "--episode", "--since", "--until"):
+        assert option in shown
+
+
+def test_export_applies_the_filters(library_index: Path) -> None:
+    args = ("flour", "--format", "csl-json", "--index", library_index, "--mode", "lexical")
+    everyone = json.loads(invoke("export", *args).stdout)
+    assert everyone
+    nobody = invoke("export", *args, "--speaker", "Nobody Known")
+    assert nobody.exit_code == 0 and json.loads(nobody.stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [(("",), "question"), (("  ",), "question"), (("x", "--group", "show"), "--group")],
+)
+def test_requests_that_cannot_be_answered_are_usage_errors(
+    library_index: Path, args: tuple[str, ...], option: str
+) -> None:
+    result = invoke("ask", *args, "--index", library_index)
+    assert result.exit_code == 2
+    assert option in result.output

@@ -1,0 +1,430 @@
+"""Invariants of chunking: speakers, words, sizes, times and ids of the passages."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+
+import pytest
+from builders import (
+    GUEST,
+    HOST,
+    SPEAKERS,
+    THIRD,
+    MakeEpisode,
+    cue_turn,
+    paragraph,
+    sentence,
+    timed_turn,
+    untimed_turn,
+)
+
+from podsearch.core.models import (
+    ESTIMATED,
+    EXACT,
+    INTERPOLATED,
+    TIME_PRECISIONS,
+    UNTIMED,
+    Cue,
+    Episode,
+    Passage,
+    Turn,
+)
+from podsearch.episodes.chunking import WORDS_PER_SECOND, ChunkConfig, _group, chunk_episode
+
+# The config the expected shapes below were worked out for (the default is 30..80).
+DEFAULT = ChunkConfig(min_words=40, max_words=120)
+# Configurations under which every size rule can be met at sentence ends (sentences are cut
+# into pieces of at most 60 words, so max_words must leave room for them).
+CONFIGS = [
+    ChunkConfig(),
+    DEFAULT,
+    ChunkConfig(min_words=30, max_words=100, min_turn_words=5),
+    ChunkConfig(min_words=60, max_words=200, min_turn_words=8),
+]
+
+
+def n_words(text: str) -> int:
+    return len(text.split())
+
+
+def by_turn(passages: list[Passage]) -> dict[int, list[Passage]]:
+    out: dict[int, list[Passage]] = defaultdict(list)
+    for p in passages:
+        out[p.turn_index].append(p)
+    return out
+
+
+def cue_offsets(turn: Turn) -> set[int]:
+    """Word offsets inside the turn at which a timed cue starts."""
+    out: set[int] = set()
+    offset = 0
+    for cue in turn.cues:
+        if cue.start is not None and cue.text.split():
+            out.add(offset)
+        offset += n_words(cue.text)
+    return out
+
+
+def expected_precision(episode: Episode, turn_index: int, offset: int) -> str:
+    """What a passage starting at ``offset`` of the turn should report, from the source."""
+    turn = episode.turns[turn_index]
+    later_start = any(t.start is not None for t in episode.turns[turn_index + 1 :])
+    if turn.cues:
+        if offset in cue_offsets(turn):
+            return turn.time_precision
+        return INTERPOLATED  # the test cues always have a known or derivable end
+    if turn.start is None:
+        return UNTIMED
+    if offset == 0:
+        return turn.time_precision
+    return INTERPOLATED if turn.end is not None or later_start else ESTIMATED
+
+
+def check_invariants(episode: Episode, cfg: ChunkConfig = DEFAULT) -> list[Passage]:
+    """Assert every chunking rule over one episode; returns its passages."""
+    passages = chunk_episode(episode, cfg)
+    groups = by_turn(passages)
+
+    # In order, each (turn, offset) once.
+    keys = [(p.turn_index, p.word_offset) for p in passages]
+    assert keys == sorted(set(keys))
+
+    for i, turn in enumerate(episode.turns):
+        words = turn.text.split()
+        got = groups.get(i, [])
+        if len(words) < cfg.min_turn_words:
+            assert got == [], f"turn {i} ({len(words)} words) should be left out"
+            continue
+        assert got, f"turn {i} ({len(words)} words) lost"
+        # Every word exactly once, in order, and nothing from another turn.
+        assert [w for p in got for w in p.text.split()] == words
+        offset = 0
+        for p in got:
+            size = n_words(p.text)
+            assert p.word_offset == offset
+            offset += size
+            assert p.episode_id == episode.id
+            assert p.speaker == turn.speaker
+            assert p.speaker_source == turn.speaker_source
+            assert size <= cfg.max_words * 1.25, f"turn {i}: {size} words"
+            if len(words) >= cfg.min_words:
+                assert size >= cfg.min_words, f"turn {i}: {size} words"
+            else:
+                assert size == len(words)
+        # Passages of one turn tile it: each ends where the next one starts.
+        for a, b in itertools.pairwise(got):
+            if a.end is not None and b.start is not None:
+                assert a.end == pytest.approx(b.start)
+
+    for p in passages:
+        turn = episode.turns[p.turn_index]
+        assert p.time_precision in TIME_PRECISIONS
+        assert (p.start is None) == (p.time_precision == UNTIMED)
+        if p.start is not None:
+            assert p.end is not None
+            assert p.start <= p.end
+        if turn.start is None and turn.end is None and not turn.cues:
+            assert (p.start, p.end, p.time_precision) == (None, None, UNTIMED)
+        assert p.time_precision == expected_precision(episode, p.turn_index, p.word_offset)
+
+    starts = [p.start for p in passages if p.start is not None]
+    assert starts == sorted(starts), "passage starts go backwards"
+
+    ids = [p.id for p in passages]
+    assert len(set(ids)) == len(ids)
+    assert [p.id for p in chunk_episode(episode, cfg)] == ids
+    return passages
+
+
+# --- hand-built episodes ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c.min_words}-{c.max_words}")
+def test_invariants_on_standard_episodes(
+    make_episode: MakeEpisode, seed: int, cfg: ChunkConfig
+) -> None:
+    check_invariants(make_episode(f"ep{seed}", seed=seed), cfg)
+
+
+def test_standard_episode_shape(make_episode: MakeEpisode) -> None:
+    ep = make_episode()
+    passages = check_invariants(ep)
+    groups = by_turn(passages)
+    # Backchannels and the 5-word thanks are left out; every other turn is kept.
+    assert sorted(groups) == [0, 2, 5, 6, 7, 9]
+    assert [ep.turns[i].text for i in (1, 3, 8)] == ["Yeah.", "Absolutely.", "Yeah."]
+    # Long turns are split, in passages of one speaker each.
+    assert len(groups[0]) == 2 and len(groups[2]) == 2 and len(groups[6]) == 2
+    assert {p.speaker for p in groups[2] + groups[6]} == {GUEST}
+    assert {p.speaker for p in groups[5]} == {THIRD}
+    assert {p.speaker for p in groups[9]} == {None}
+
+
+def test_short_turns_are_the_only_ones_left_out() -> None:
+    cfg = ChunkConfig(min_turn_words=8)
+    texts = [
+        "Yeah.",
+        "Absolutely.",
+        "Thanks for having me.",
+        "one two three four five six seven",
+        "one two three four five six seven eight",
+        "Right. So the thing is this part here.",
+    ]
+    ep = Episode(
+        "short", turns=[untimed_turn(HOST if i % 2 else GUEST, t) for i, t in enumerate(texts)]
+    )
+    passages = check_invariants(ep, cfg)
+    assert [p.turn_index for p in passages] == [4, 5]
+    assert [p.text for p in passages] == texts[4:]
+
+
+def test_no_passage_crosses_a_speaker_change() -> None:
+    rng = random.Random(7)
+    # Short alternating turns that together would make one comfortable passage.
+    turns = [
+        timed_turn(SPEAKERS[i % 3], 10.0 * i, 10.0 * i + 9.0, sentence(rng, 12)) for i in range(6)
+    ]
+    passages = check_invariants(Episode("alt", turns=turns))
+    assert [p.turn_index for p in passages] == list(range(6))
+    assert [p.speaker for p in passages] == [SPEAKERS[i % 3] for i in range(6)]
+
+
+def test_same_speaker_consecutive_turns_stay_apart() -> None:
+    rng = random.Random(8)
+    turns = [
+        timed_turn(HOST, 0.0, 5.0, sentence(rng, 15)),
+        timed_turn(HOST, 5.0, 10.0, sentence(rng, 15)),
+    ]
+    assert [p.turn_index for p in check_invariants(Episode("same", turns=turns))] == [0, 1]
+
+
+def test_long_turn_is_balanced() -> None:
+    rng = random.Random(1)
+    text = paragraph(rng, [10] * 17)  # 170 words
+    passages = check_invariants(Episode("bal", turns=[timed_turn(HOST, 0.0, 68.0, text)]))
+    assert sorted(n_words(p.text) for p in passages) == [80, 90]
+
+
+def test_split_happens_at_sentence_ends() -> None:
+    rng = random.Random(2)
+    sentences = [sentence(rng, n) for n in (25, 30, 20, 35, 28, 22)]
+    passages = check_invariants(
+        Episode("sent", turns=[timed_turn(HOST, 0.0, 64.0, " ".join(sentences))])
+    )
+    assert len(passages) == 2
+    for p in passages:
+        assert p.text.endswith(".")
+        assert p.text[0].isupper()
+
+
+@pytest.mark.parametrize(
+    "sentence_lengths",
+    [
+        [279],  # no punctuation at all: cut into 60-word pieces
+        [60, 60, 60, 60, 39],  # a greedy grouping made 120 + 159 here
+        [35, 60, 26],  # ... and 35 + 86 here
+        [37, 1, 51, 32, 2],
+        [121],
+        [150, 3],
+        [1] * 130,
+        [59, 2, 59, 2, 59, 2, 59],
+    ],
+)
+def test_size_bounds_on_awkward_sentences(sentence_lengths: list[int]) -> None:
+    rng = random.Random(3)
+    ep = Episode("awk", turns=[timed_turn(HOST, 0.0, 200.0, paragraph(rng, sentence_lengths))])
+    check_invariants(ep)
+
+
+def test_group_keeps_word_counts() -> None:
+    rng = random.Random(4)
+    for _ in range(300):
+        counts = [rng.randint(1, 60) for _ in range(rng.randint(1, 30))]
+        groups = _group(counts, DEFAULT)
+        assert sum(groups) == sum(counts)
+        # Cuts fall on sentence ends: every prefix sum of groups is a prefix sum of counts.
+        ends = {sum(counts[: k + 1]) for k in range(len(counts))}
+        assert {sum(groups[: k + 1]) for k in range(len(groups))} <= ends
+
+
+# --- times ------------------------------------------------------------------------------
+
+
+def test_cue_start_is_exact_and_inside_cue_interpolated() -> None:
+    rng = random.Random(5)
+    long_cue = paragraph(rng, [30, 30, 30, 30, 30, 30])  # 180 words, one cue
+    turn = Turn(HOST, 100.0, 172.0, long_cue, EXACT, None, [Cue(100.0, 172.0, long_cue)])
+    passages = check_invariants(Episode("cue", turns=[turn]))
+    assert len(passages) == 2
+    first, second = passages
+    assert (first.start, first.time_precision) == (100.0, EXACT)
+    assert second.time_precision == INTERPOLATED
+    assert second.start == pytest.approx(100.0 + 72.0 * second.word_offset / 180)
+    assert first.end == pytest.approx(second.start)
+    assert second.end == 172.0
+
+
+def test_passage_at_a_cue_boundary_takes_the_cue_time() -> None:
+    rng = random.Random(6)
+    cues = [paragraph(rng, [30, 30, 30, 30]), paragraph(rng, [30, 30, 30, 30])]
+    turn = cue_turn(GUEST, 50.0, cues, seconds_per_word=0.5)
+    passages = check_invariants(Episode("cues", turns=[turn]))
+    assert [p.word_offset for p in passages] == [0, 120]
+    assert [(p.start, p.time_precision) for p in passages] == [(50.0, EXACT), (110.0, EXACT)]
+    assert passages[0].end == 110.0 and passages[1].end == 170.0
+
+
+def test_cues_without_ends_use_the_next_cue_start() -> None:
+    rng = random.Random(9)
+    cues = [paragraph(rng, [30, 30, 30, 30]), paragraph(rng, [40, 40, 40])]
+    turn = cue_turn(GUEST, 0.0, cues, seconds_per_word=1.0, drop_cue_ends=True)
+    assert turn.end == 240.0
+    assert [c.end for c in turn.cues] == [None, None]
+    passages = check_invariants(Episode("noends", turns=[turn]))
+    assert [(p.start, p.time_precision) for p in passages] == [(0.0, EXACT), (120.0, EXACT)]
+    assert [p.end for p in passages] == [120.0, 240.0]
+
+
+def test_turn_with_start_and_no_end_gets_estimated_times() -> None:
+    rng = random.Random(10)
+    text = paragraph(rng, [25, 25, 25, 25, 25, 25, 25, 25])  # 200 words
+    ep = Episode(
+        "open",
+        turns=[
+            timed_turn(HOST, 0.0, 30.0, paragraph(rng, [20])),
+            timed_turn(GUEST, 40.0, None, text),
+        ],
+    )
+    passages = check_invariants(ep)
+    own = [p for p in passages if p.turn_index == 1]
+    assert len(own) == 2
+    assert (own[0].start, own[0].time_precision) == (40.0, EXACT)
+    assert own[1].time_precision == ESTIMATED
+    assert own[1].start == pytest.approx(40.0 + own[1].word_offset / WORDS_PER_SECOND)
+    assert own[1].end is not None and own[1].end > own[1].start
+
+
+def test_turn_with_start_and_no_end_before_a_timed_turn_is_interpolated() -> None:
+    rng = random.Random(11)
+    text = paragraph(rng, [25] * 8)  # 200 words
+    ep = Episode(
+        "mid",
+        turns=[
+            timed_turn(HOST, 10.0, None, text),
+            timed_turn(GUEST, 90.0, 99.0, paragraph(rng, [12])),
+        ],
+    )
+    own = [p for p in check_invariants(ep) if p.turn_index == 0]
+    assert own[1].time_precision == INTERPOLATED
+    assert own[1].start == pytest.approx(10.0 + 80.0 * own[1].word_offset / 200)
+
+
+def test_untimed_turns_have_no_times() -> None:
+    rng = random.Random(12)
+    ep = Episode(
+        "untimed",
+        turns=[
+            untimed_turn(None, paragraph(rng, [40, 50, 60, 30])),
+            untimed_turn(HOST, paragraph(rng, [15])),
+        ],
+    )
+    passages = check_invariants(ep)
+    assert len(passages) == 3
+    for p in passages:
+        assert (p.start, p.end, p.time_precision) == (None, None, UNTIMED)
+
+
+def test_ids_stable_across_equal_episodes(make_episode: MakeEpisode) -> None:
+    a = chunk_episode(make_episode("same", seed=3))
+    b = chunk_episode(make_episode("same", seed=3))
+    assert [p.id for p in a] == [p.id for p in b]
+    other = chunk_episode(make_episode("other", seed=3))
+    assert not {p.id for p in a} & {p.id for p in other}
+
+
+# --- property-style: random episodes -----------------------------------------------------
+
+
+@dataclass
+class Style:
+    name: str
+    sentence_range: tuple[int, int]
+
+
+STYLES = [
+    Style("chatty", (1, 12)),
+    Style("normal", (5, 40)),
+    Style("rambling", (30, 150)),
+    Style("unpunctuated", (0, 0)),  # one sentence for the whole turn
+]
+
+
+def random_text(rng: random.Random, length: int) -> str:
+    style = rng.choice(STYLES)
+    if style.name == "unpunctuated":
+        return sentence(rng, length, end="")
+    lengths: list[int] = []
+    left = length
+    while left > 0:
+        n = min(left, rng.randint(*style.sentence_range))
+        lengths.append(n)
+        left -= n
+    return paragraph(rng, lengths)
+
+
+def random_cues(rng: random.Random, text: str) -> list[str]:
+    """The turn's words cut at random places (captions do not follow sentences)."""
+    words = text.split()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        n = rng.randint(1, 40)
+        out.append(" ".join(words[i : i + n]))
+        i += n
+    return out
+
+
+def random_episode(rng: random.Random, episode_id: str) -> Episode:
+    turns: list[Turn] = []
+    t = rng.uniform(0.0, 600.0)
+    for _ in range(rng.randint(1, 10)):
+        speaker = rng.choice([*SPEAKERS, None])
+        length = rng.choice(
+            [rng.randint(1, 10), rng.randint(8, 130), rng.randint(100, 420), rng.randint(400, 900)]
+        )
+        text = random_text(rng, length)
+        kind = rng.choice(["cues", "cues-no-end", "turn", "start-only", "untimed"])
+        duration = length * rng.uniform(0.2, 0.6)
+        if kind == "untimed":
+            turns.append(untimed_turn(speaker, text))
+            continue
+        if kind in ("cues", "cues-no-end"):
+            turns.append(
+                cue_turn(
+                    speaker,
+                    t,
+                    random_cues(rng, text),
+                    seconds_per_word=duration / length,
+                    drop_cue_ends=kind == "cues-no-end",
+                )
+            )
+        else:
+            turns.append(
+                timed_turn(speaker, t, None if kind == "start-only" else t + duration, text)
+            )
+        t += duration + rng.choice([0.0, rng.uniform(0.0, 5.0)])
+    return Episode(episode_id, turns=turns)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c.min_words}-{c.max_words}")
+def test_invariants_on_random_episodes(cfg: ChunkConfig) -> None:
+    rng = random.Random(20240501 + cfg.max_words)
+    n_passages = 0
+    for k in range(60):  # 3 configs x 60 = 180 generated episodes
+        ep = random_episode(rng, f"rand{k}")
+        n_passages += len(check_invariants(ep, cfg))
+    assert n_passages > 100  # the generator does produce work

@@ -1,0 +1,535 @@
+"""Search: question parsing, speaker matching, dense search against brute force, filters,
+and end-to-end search over a small index built from hand-made episodes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from builders import GUEST, HOST, THIRD, hand_contents, timed_turn, unit_vectors, untimed_turn
+from fakes import FakeEmbedder
+
+from podsearch.core.errors import ModelMismatchError
+from podsearch.core.models import Episode
+from podsearch.episodes.chunking import chunk_episode
+from podsearch.pipeline.rows import episode_row, passage_row, turn_rows
+from podsearch.query.filters import allowed_rows
+from podsearch.query.names import known_speakers
+from podsearch.query.parse import parse_question
+from podsearch.query.rank import _overlaps, fuse_rrf, search
+from podsearch.query.types import Filters, Hit
+from podsearch.speakers.roles import match_speaker
+from podsearch.store.index import Index
+from podsearch.store.writer import IndexContents, write_index
+
+KNOWN = [GUEST, HOST, THIRD]  # "Clément Delangue", "Theo Jaffee", "Sofia Puccini"
+
+
+# --- parsing questions ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "speaker", "query"),
+    [
+        ("what did Clem say about distillation", GUEST, "distillation"),
+        ("What did Clem say about distillation?", GUEST, "distillation"),
+        ("What does Theo think about open source?", HOST, "open source"),
+        ("Sofia on robotics", THIRD, "robotics"),
+        ("According to Clem, is AI a bubble?", GUEST, "is AI a bubble"),
+        ("what has Clem said about China", GUEST, "China"),
+        ("Clem's take on regulation", GUEST, "regulation"),
+        ("Clem’s take on regulation", GUEST, "regulation"),
+        ("What's Sofia's view on humanoid robots?", THIRD, "humanoid robots"),
+        ("did Theo ever talk about compute", HOST, "compute"),
+        ("how does clement delangue feel about regulation", GUEST, "regulation"),
+        ("what did clement delangue say about open weights", GUEST, "open weights"),
+        ("What did DELANGUE say about open weights", GUEST, "open weights"),
+        ("What did Clément Delangue say about the hub", GUEST, "the hub"),
+        ("what did Clem Delangue say about the hub", GUEST, "the hub"),
+        ('"what did Theo say about agents"', HOST, "agents"),
+    ],
+)
+def test_parse_question_finds_speaker(question: str, speaker: str, query: str) -> None:
+    parsed = parse_question(question, KNOWN)
+    assert parsed.speakers == [speaker]
+    assert parsed.query == query
+    assert parsed.name
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what did Bob say about distillation",
+        "thoughts on the budget",
+        "What are your thoughts on the budget?",
+        "What did they say about China?",
+        "open source on phones",
+        "distillation",
+        "what did Cl say about distillation",  # two letters is too short a prefix
+        "",
+    ],
+)
+def test_parse_question_without_known_speaker(question: str) -> None:
+    parsed = parse_question(question, KNOWN)
+    assert parsed.speakers == []
+    assert parsed.query == question.strip()
+    assert parsed.name is None
+
+
+def test_parse_question_without_known_speakers_at_all() -> None:
+    parsed = parse_question("what did Clem say about distillation", [])
+    assert (parsed.query, parsed.speakers) == ("what did Clem say about distillation", [])
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Clem", [GUEST]),
+        ("clem", [GUEST]),
+        ("Clément", [GUEST]),
+        ("clement", [GUEST]),
+        ("clement delangue", [GUEST]),
+        ("CLÉMENT DELANGUE", [GUEST]),
+        ("DELANGUE", [GUEST]),
+        ("  Clément   Delangue ", [GUEST]),
+        ("Clem Delangue", [GUEST]),
+        ("Theo", [HOST]),
+        ("sofia puccini", [THIRD]),
+        ("Cl", []),
+        ("Bob", []),
+        ("Delangue Clément", [GUEST]),  # all words of the name, any order
+        ("Sofia Delangue", []),
+        ("", []),
+        ("?!", []),
+    ],
+)
+def test_match_speaker(name: str, expected: list[str]) -> None:
+    assert match_speaker(name, KNOWN) == expected
+
+
+def test_match_speaker_exact_beats_partial_and_ambiguity_is_kept() -> None:
+    assert match_speaker("Theo", ["Theo Jaffee", "Theo"]) == ["Theo"]
+    assert match_speaker("Sofia", ["Sofia Puccini", "Sofia Coppola"]) == [
+        "Sofia Puccini",
+        "Sofia Coppola",
+    ]
+    assert match_speaker("sofia coppola", ["Sofia Puccini", "Sofia Coppola"]) == ["Sofia Coppola"]
+
+
+# --- dense search against brute force ----------------------------------------------------------
+
+
+N_ROWS, DIM = 500, 32
+
+
+@pytest.fixture(scope="module")
+def random_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Index, np.ndarray]:
+    contents = hand_contents(n_passages=N_ROWS, dim=DIM, seed=11, model="fake-32")
+    path = tmp_path_factory.mktemp("dense") / "idx"
+    write_index(path, contents)
+    return Index(path), contents.vectors
+
+
+def brute_force(
+    vectors: np.ndarray, q: np.ndarray, k: int, allowed: np.ndarray | None
+) -> tuple[list[int], np.ndarray]:
+    rows = np.arange(len(vectors)) if allowed is None else np.asarray(allowed)
+    scores = vectors[rows] @ q
+    order = np.argsort(-scores, kind="stable")[:k]
+    return rows[order].tolist(), scores[order]
+
+
+def assert_same(got: list[tuple[int, float]], want: tuple[list[int], np.ndarray]) -> None:
+    assert [r for r, _ in got] == want[0]
+    np.testing.assert_allclose([s for _, s in got], want[1], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("k", [1, 10, 50, N_ROWS, N_ROWS + 100])
+def test_dense_search_matches_brute_force(random_index: tuple[Index, np.ndarray], k: int) -> None:
+    index, vectors = random_index
+    rng = np.random.default_rng(k)
+    for q in unit_vectors(rng, 5, DIM):
+        got = index.nearest(q, k, None)
+        assert len(got) == min(k, N_ROWS)
+        assert_same(got, brute_force(vectors, q, k, None))
+
+
+@pytest.mark.parametrize(("size", "k"), [(1, 10), (37, 10), (37, 37), (37, 100), (250, 20)])
+def test_dense_search_insideallowed_rows(
+    random_index: tuple[Index, np.ndarray], size: int, k: int
+) -> None:
+    index, vectors = random_index
+    rng = np.random.default_rng(size * 1000 + k)
+    for q in unit_vectors(rng, 5, DIM):
+        allowed = np.sort(rng.choice(N_ROWS, size=size, replace=False)).astype(np.int64)
+        got = index.nearest(q, k, allowed)
+        assert len(got) == min(k, size)
+        assert {r for r, _ in got} <= set(allowed.tolist())
+        assert_same(got, brute_force(vectors, q, k, allowed))
+
+
+def test_dense_search_edge_cases(random_index: tuple[Index, np.ndarray]) -> None:
+    index, vectors = random_index
+    q = vectors[3]
+    assert index.nearest(q, 0, None) == []
+    assert index.nearest(q, 5, np.zeros(0, dtype=np.int64)) == []
+    (row, score), *_ = index.nearest(q, 5, None)
+    assert row == 3 and score == pytest.approx(1.0, abs=1e-5)
+
+
+# --- filters -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hand_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Index, IndexContents]:
+    contents = hand_contents(n_passages=48, dim=16, seed=5)
+    path = tmp_path_factory.mktemp("filters") / "idx"
+    write_index(path, contents)
+    return Index(path), contents
+
+
+def rows_where(
+    contents: IndexContents,
+    *,
+    episodes: set[str] | None = None,
+    speakers: set[str | None] | None = None,
+) -> list[int]:
+    return [
+        i
+        for i, p in enumerate(contents.passages)
+        if (episodes is None or p["episode_id"] in episodes)
+        and (speakers is None or p["speaker"] in speakers)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("filters", "episodes", "speakers"),
+    [
+        (Filters(speakers=[GUEST]), None, {GUEST}),
+        (Filters(speakers=["clement delangue"]), None, {GUEST}),
+        (Filters(speakers=["CLÉMENT DELANGUE", "theo jaffee"]), None, {GUEST, HOST}),
+        (Filters(speakers=[GUEST], include_unknown_speaker=True), None, {GUEST, None}),
+        (Filters(speakers=["Nobody Atall"]), None, set()),
+        (Filters(podcast="latent space"), {"a1", "c3"}, None),
+        (Filters(podcast="ROBOT"), {"b2"}, None),
+        (Filters(podcast="No Such Show"), set(), None),
+        (Filters(episode="a1"), {"a1"}, None),
+        (Filters(episode="open source and"), {"a1"}, None),  # words of the title
+        (Filters(episode="Distillation"), {"a1"}, None),
+        (Filters(episode="robots.json"), {"b2"}, None),  # a source file name
+        (Filters(episode="mystery"), {"c3"}, None),  # untitled: its file name
+        (Filters(episode="t"), {"a1", "b2", "c3"}, None),
+        (Filters(since="2024-03-01"), {"b2"}, None),  # c3 has no date: left out
+        (Filters(until="2024-03-01"), {"a1"}, None),
+        (Filters(since="2024-01-10", until="2024-06-01"), {"a1", "b2"}, None),
+        (Filters(since="2024-01-11", until="2024-05-31"), set(), None),
+        (Filters(speakers=[THIRD], podcast="latent"), {"a1", "c3"}, {THIRD}),
+        (Filters(speakers=[HOST], episode="robots", since="2024-01-01"), {"b2"}, {HOST}),
+    ],
+)
+def testallowed_rows(
+    hand_index: tuple[Index, IndexContents],
+    filters: Filters,
+    episodes: set[str] | None,
+    speakers: set[str | None] | None,
+) -> None:
+    index, contents = hand_index
+    allowed = allowed_rows(index, filters)
+    assert allowed is not None
+    assert allowed.dtype == np.int64
+    assert allowed.tolist() == rows_where(contents, episodes=episodes, speakers=speakers)
+    # Dense search honours them.
+    q = contents.vectors[0]
+    got = index.nearest(q, 10, allowed)
+    assert {r for r, _ in got} <= set(allowed.tolist())
+    assert len(got) == min(10, len(allowed))
+
+
+def test_allowed_rows_without_a_lookup(hand_index: tuple[Index, IndexContents]) -> None:
+    """Generations written before lookup/ existed filter from the Parquet columns."""
+    index, contents = hand_index
+    bare = Index(index.path)
+    bare.__dict__["_lookup"] = None
+    for filters, episodes, speakers in (
+        (Filters(speakers=[GUEST], include_unknown_speaker=True), None, {GUEST, None}),
+        (Filters(speakers=[HOST], episode="robots"), {"b2"}, {HOST}),
+    ):
+        got = allowed_rows(bare, filters)
+        assert got is not None
+        assert got.tolist() == rows_where(contents, episodes=episodes, speakers=speakers)
+    assert len(bare.passage_codes("speaker")[1]) == len(contents.passages)
+
+
+def test_no_filter_means_no_restriction(hand_index: tuple[Index, IndexContents]) -> None:
+    index, _ = hand_index
+    assert allowed_rows(index, Filters()) is None
+    assert not Filters().active()
+    assert Filters(since="2024-01-01").active()
+
+
+def test_known_speakers(hand_index: tuple[Index, IndexContents]) -> None:
+    index, _ = hand_index
+    assert known_speakers(index) == sorted([GUEST, HOST, THIRD])
+
+
+# --- end to end -------------------------------------------------------------------------------
+
+
+DISTILLATION = (
+    "Distillation is how a small model learns from a large teacher model. "
+    "We distil the big model into a tiny student and the distillation keeps most quality."
+)
+OFF_TOPIC = [
+    "The garden needs rain and the tomatoes are late this year in the valley.",
+    "My favourite bakery sells bread with seeds and a crust that cracks loudly.",
+    "We drove along the coast for hours and stopped at every lighthouse we saw.",
+    "The orchestra tuned for a while before the symphony finally began tonight.",
+    "Hiking boots should be broken in slowly over several short walks first.",
+    "The museum opened a new wing for ancient maps and old ship logs.",
+    "Winter evenings are for soup, thick socks and long novels by the fire.",
+]
+
+
+def build_index(path: Path, episodes: list[Episode], embedder: FakeEmbedder) -> Index:
+    rows = [passage_row(p) for ep in episodes for p in chunk_episode(ep)]
+    contents = IndexContents(
+        manifest={"model": {"name": embedder.name, "dimension": embedder.dim, "normalized": True}},
+        passages=rows,
+        episodes=[episode_row(ep, [f"hash-{ep.id}"]) for ep in episodes],
+        turns=[r for ep in episodes for r in turn_rows(ep)],
+        vectors=embedder.encode([r["embed_text"] for r in rows]),
+    )
+    write_index(path, contents)
+    return Index(path)
+
+
+def interview() -> list[Episode]:
+    """Two episodes: Theo and Clem, 30 passages each on distillation (more than the search
+    depth of 50, so a filter applied after ranking would starve); Sofia, 7 off topic."""
+    turns_a = []
+    t = 0.0
+    for i in range(60):
+        speaker = HOST if i % 2 == 0 else GUEST
+        text = f"{DISTILLATION} Point number {i} from {speaker.split()[0]}."
+        turns_a.append(timed_turn(speaker, t, t + 30.0, text))
+        turns_a.append(timed_turn(THIRD if i % 2 else HOST, t + 30.0, t + 31.0, "Yeah."))
+        t += 31.0
+    turns_a.append(untimed_turn(None, f"{DISTILLATION} Said by someone unlabelled."))
+    turns_b = [
+        timed_turn(THIRD, 40.0 * i, 40.0 * i + 35.0, f"{text} Sofia adds detail {i}.")
+        for i, text in enumerate(OFF_TOPIC)
+    ]
+    return [
+        Episode(
+            "ep-a",
+            title="Open models",
+            podcast="Latent Space",
+            published="2024-02-01",
+            sources=["/t/open_models.vtt"],
+            turns=turns_a,
+        ),
+        Episode(
+            "ep-b",
+            title="Weekend",
+            podcast="Robot Talk",
+            published="2024-07-01",
+            sources=["/t/weekend.srt"],
+            turns=turns_b,
+        ),
+    ]
+
+
+@pytest.fixture(scope="module")
+def e2e_index(tmp_path_factory: pytest.TempPathFactory) -> Index:
+    emb = FakeEmbedder("fake")
+    return build_index(tmp_path_factory.mktemp("e2e") / "idx", interview(), emb)
+
+
+def test_e2e_index_shape(e2e_index: Index) -> None:
+    speakers = e2e_index.passages.column("speaker").to_pylist()
+    assert speakers.count(THIRD) == 7
+    assert speakers.count(GUEST) == 30 and speakers.count(HOST) == 30
+    assert speakers.count(None) == 1
+    assert e2e_index.model == "fake"
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic", "lexical"])
+def test_speaker_from_question_restricts_hits(
+    e2e_index: Index, fake_embedder: FakeEmbedder, mode: str
+) -> None:
+    result = search(
+        e2e_index, "what did Clem say about distillation", top=10, embedder=fake_embedder, mode=mode
+    )
+    assert result.speakers == [GUEST]
+    assert result.query == "distillation"
+    assert result.hits
+    assert {h.speaker for h in result.hits} <= {GUEST, None}
+    assert sum(h.speaker == GUEST for h in result.hits) >= 9
+    assert [h.rank for h in result.hits] == list(range(1, len(result.hits) + 1))
+    # Unattributed text is admitted only as a confident match: here it is off the topic.
+    weak = search(
+        e2e_index, "what did Clem say about the orchestra", top=50, embedder=fake_embedder
+    )
+    assert weak.hits and {h.speaker for h in weak.hits} == {GUEST}
+
+
+def test_explicit_speaker_filter_is_strict_and_resolves_names(
+    e2e_index: Index, fake_embedder: FakeEmbedder
+) -> None:
+    result = search(
+        e2e_index,
+        "distillation",
+        top=10,
+        embedder=fake_embedder,
+        filters=Filters(speakers=["Clem"]),
+    )
+    assert result.speakers == [GUEST]
+    assert len(result.hits) == 10
+    assert {h.speaker for h in result.hits} == {GUEST}
+
+
+def test_without_filter_all_speakers_compete(e2e_index: Index, fake_embedder: FakeEmbedder) -> None:
+    result = search(e2e_index, "distillation", top=20, embedder=fake_embedder)
+    assert result.speakers == []
+    assert {GUEST, HOST} <= {h.speaker for h in result.hits}
+    # parse=False keeps the question whole.
+    raw = search(
+        e2e_index,
+        "what did Clem say about distillation",
+        top=20,
+        embedder=fake_embedder,
+        parse=False,
+    )
+    assert raw.speakers == [] and raw.query == "what did Clem say about distillation"
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic"])
+def test_filters_do_not_starve_results(
+    e2e_index: Index, fake_embedder: FakeEmbedder, mode: str
+) -> None:
+    # Sofia's 7 passages are far down the global ranking for this query.
+    result = search(
+        e2e_index,
+        "distillation",
+        top=5,
+        embedder=fake_embedder,
+        mode=mode,
+        filters=Filters(speakers=[THIRD]),
+    )
+    assert len(result.hits) == 5
+    assert {h.speaker for h in result.hits} == {THIRD}
+    assert len({h.passage_id for h in result.hits}) == 5
+    # Episode filters too.
+    by_episode = search(
+        e2e_index,
+        "distillation",
+        top=5,
+        embedder=fake_embedder,
+        mode=mode,
+        filters=Filters(episode="weekend"),
+    )
+    assert len(by_episode.hits) == 5
+    assert {h.episode_id for h in by_episode.hits} == {"ep-b"}
+
+
+def test_hits_carry_episode_details(e2e_index: Index, fake_embedder: FakeEmbedder) -> None:
+    hit = search(e2e_index, "bakery bread crust", top=1, embedder=fake_embedder).hits[0]
+    assert hit.speaker == THIRD
+    assert hit.episode_id == "ep-b"
+    assert (hit.episode_title, hit.podcast, hit.published) == (
+        "Weekend",
+        "Robot Talk",
+        "2024-07-01",
+    )
+    assert hit.sources == ["/t/weekend.srt"]
+    assert hit.start == 40.0 and hit.end == 75.0
+    assert "bakery" in hit.text
+
+
+def test_different_model_is_refused(e2e_index: Index, fake_embedder: FakeEmbedder) -> None:
+    for model in ("fake-64", "default", "all-MiniLM-L6-v2"):
+        with pytest.raises(ModelMismatchError) as info:
+            search(e2e_index, "distillation", embedder=fake_embedder, model=model)
+        assert "fake" in str(info.value) and "rebuild" in str(info.value)
+    # The index's own model name is accepted.
+    assert search(e2e_index, "distillation", model="fake", top=3).hits
+
+
+def test_unknown_mode_is_refused(e2e_index: Index, fake_embedder: FakeEmbedder) -> None:
+    with pytest.raises(ValueError, match="mode"):
+        search(e2e_index, "distillation", embedder=fake_embedder, mode="fuzzy")
+
+
+# --- fusion, shaping and confidence ---------------------------------------------------------
+
+
+def test_rrf_on_hand_made_rankings() -> None:
+    fused = fuse_rrf([[1, 2, 3], [3, 1, 4]], k=60)
+    assert [r for r, _ in fused] == [1, 3, 2, 4]
+    assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
+    assert fused[1][1] == pytest.approx(1 / 63 + 1 / 61)
+    assert fused[3][1] == pytest.approx(1 / 63)
+    # A row only one ranking found still gets in; ties break by row id.
+    assert [r for r, _ in fuse_rrf([[5], [6]])] == [5, 6]
+    assert fuse_rrf([]) == []
+
+
+def _hit(pid: str, episode: str, start: float | None, end: float | None) -> Hit:
+    return Hit(
+        rank=0, score=0.0, passage_id=pid, episode_id=episode, episode_title="t", podcast=None,
+        published=None, speaker=None, speaker_source=None, start=start, end=end,
+        time_precision="exact", text="", sources=[], url=None, turn_index=0,
+    )  # fmt: skip
+
+
+def test_the_overlap_rule() -> None:
+    a = _hit("a", "e1", 10.0, 40.0)
+    assert _overlaps(a, _hit("b", "e1", 30.0, 60.0))  # same episode, shared span
+    assert not _overlaps(a, _hit("c", "e1", 40.0, 70.0))  # touches a only at its end
+    assert not _overlaps(a, _hit("d", "e2", 10.0, 40.0))  # another episode
+    assert _overlaps(a, _hit("a", "e1", 10.0, 40.0))  # the same passage
+    assert not _overlaps(a, _hit("u", "e1", None, None))  # untimed: no span to share
+
+
+def test_no_two_hits_overlap(e2e_index: Index, fake_embedder: FakeEmbedder) -> None:
+    hits = search(e2e_index, "distillation teacher", top=40, embedder=fake_embedder).hits
+    assert len(hits) == 40
+    for i, h in enumerate(hits):
+        assert not any(_overlaps(h, k) for k in hits[:i])
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic", "lexical"])
+def test_quoted_phrase_must_appear(
+    e2e_index: Index, fake_embedder: FakeEmbedder, mode: str
+) -> None:
+    result = search(e2e_index, '"stopped at every lighthouse"', embedder=fake_embedder, mode=mode)
+    assert [h.text.count("stopped at every lighthouse") for h in result.hits] == [1]
+    assert result.hits[0].confident
+    # The same words out of order are not the phrase.
+    assert search(e2e_index, '"lighthouse every stopped"', embedder=fake_embedder).hits == []
+
+
+def test_off_topic_question_is_not_confident(e2e_index: Index, fake_embedder: FakeEmbedder) -> None:
+    result = search(e2e_index, "quantum chromodynamics of neutron stars", embedder=fake_embedder)
+    assert result.hits  # the nearest passages are still listed
+    assert not any(h.confident for h in result.hits)
+    on_topic = search(e2e_index, "distillation teacher student model", embedder=fake_embedder)
+    assert on_topic.hits[0].confident
+
+
+def test_date_filters(e2e_index: Index, fake_embedder: FakeEmbedder) -> None:
+    def episodes(**dates: str) -> set[str]:
+        hits = search(
+            e2e_index,
+            "distillation bread",
+            top=50,
+            embedder=fake_embedder,
+            filters=Filters(**dates),
+        ).hits
+        return {h.episode_id for h in hits}
+
+    assert episodes(since="2024-03-01") == {"ep-b"}
+    assert episodes(until="2024-03-01") == {"ep-a"}
+    assert episodes(since="2024-01-01", until="2024-12-31") == {"ep-a", "ep-b"}
+    assert episodes(since="2025-01-01") == set()

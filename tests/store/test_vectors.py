@@ -1,0 +1,128 @@
+"""The vector-index seam: every implementation against brute-force numpy on the same vectors,
+with and without a row selection, saved and loaded; the factory's choice by size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from podsearch.core.errors import IndexFormatError
+from podsearch.store.vectors import factory
+from podsearch.store.vectors.base import INDEX_FILE, VectorIndex
+from podsearch.store.vectors.factory import KINDS, choose_kind, create, open_index
+
+DIM = 32
+
+
+def clustered(n: int, seed: int = 0) -> np.ndarray:
+    """Unit vectors around a few centres, like real passage embeddings (not uniform noise)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(12, DIM))
+    x = centres[rng.integers(0, 12, n)] + 0.6 * rng.normal(size=(n, DIM))
+    x = x.astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def brute_force(
+    vectors: np.ndarray, q: np.ndarray, k: int, allowed: np.ndarray | None
+) -> list[int]:
+    ids = np.arange(len(vectors)) if allowed is None else np.asarray(allowed)
+    scores = vectors[ids] @ q
+    order = np.lexsort((-ids, -scores))[:k]
+    return ids[order].tolist()
+
+
+def recall(got: list[tuple[int, float]], want: list[int]) -> float:
+    return len({r for r, _ in got} & set(want)) / max(1, len(want))
+
+
+@pytest.fixture(scope="module")
+def vectors() -> np.ndarray:
+    return clustered(3000)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_index_agrees_with_brute_force(
+    kind: str, vectors: np.ndarray, tmp_path: Path
+) -> None:
+    built = create(kind, DIM, len(vectors))
+    assert built.kind == kind
+    built.add(vectors[:1000])
+    built.add(vectors[1000:])  # ids continue from size
+    assert built.size == len(vectors)
+    entry = built.save(tmp_path)
+    assert entry["type"] == kind and entry["count"] == len(vectors)
+    loaded = open_index(tmp_path, {"vectors": entry}, DIM)
+    np.testing.assert_array_equal(loaded.vectors([5, 2999]), vectors[[5, 2999]])
+    queries = clustered(40, seed=2)
+    # Exact search must equal brute force; approximate ones must come close.
+    floor = 1.0 if kind == "flat" else 0.9
+    for index in (built, loaded):
+        total = 0.0
+        for q in queries:
+            want = brute_force(vectors, q, 10, None)
+            got = index.search(q, 10)
+            assert [s for _, s in got] == sorted((s for _, s in got), reverse=True)
+            total += recall(got, want)
+            if kind == "flat":
+                assert [r for r, _ in got] == want
+        assert total / len(queries) >= floor
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("share", [0.005, 0.05, 0.5])
+def test_row_selection_is_applied_inside_the_search(
+    kind: str, share: float, vectors: np.ndarray
+) -> None:
+    """Only allowed rows come back, and the best of them: a narrow filter is never a list of
+    hits dropped after the top k."""
+    index = create(kind, DIM, len(vectors))
+    index.add(vectors)
+    rng = np.random.default_rng(3)
+    allowed = np.sort(rng.choice(len(vectors), int(share * len(vectors)), replace=False))
+    total = 0.0
+    for q in clustered(20, seed=4):
+        got = index.search(q, 10, allowed)
+        assert {r for r, _ in got} <= set(allowed.tolist())
+        assert len(got) == min(10, len(allowed))
+        total += recall(got, brute_force(vectors, q, 10, allowed))
+    assert total / 20 >= (1.0 if kind == "flat" or share <= 0.1 else 0.9)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_edge_cases(kind: str) -> None:
+    empty = create(kind, DIM, 0)
+    q = clustered(1)[0]
+    assert empty.search(q, 5) == []
+    index = create(kind, DIM, 5)
+    index.add(clustered(5))
+    assert index.search(q, 0) == []
+    assert index.search(q, 5, np.zeros(0, dtype=np.int64)) == []
+    assert len(index.search(q, 50)) == 5  # k beyond the size: every vector once
+
+
+def test_factory_chooses_by_size_and_refuses_unknown_kinds() -> None:
+    assert choose_kind(10) == "flat"
+    assert choose_kind(factory.EXACT_UP_TO) == "flat"
+    assert choose_kind(factory.EXACT_UP_TO + 1) == "hnsw"
+    assert create(None, DIM, 10).kind == "flat"
+    assert create("auto", DIM, factory.EXACT_UP_TO + 1).kind == "hnsw"
+    with pytest.raises(ValueError, match="hnsw"):
+        create("annoy", DIM, 10)
+    with pytest.raises(IndexFormatError, match="annoy"):
+        open_index(Path("."), {"vectors": {"type": "annoy"}}, DIM)
+
+
+def test_every_kind_is_a_vector_index() -> None:
+    assert all(issubclass(cls, VectorIndex) for cls in KINDS.values())
+
+
+def test_older_manifests_name_the_index_faiss(tmp_path: Path) -> None:
+    """Generations written before the seam call the entry "faiss"; they still open."""
+    index = create("flat", DIM, 3)
+    index.add(clustered(3))
+    index.save(tmp_path)
+    old = {"faiss": {"type": "flat", "file": INDEX_FILE, "metric": "inner_product"}}
+    assert open_index(tmp_path, old, DIM).size == 3
