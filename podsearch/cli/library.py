@@ -69,7 +69,7 @@ def index(
             max_bytes=int(max_mb * 1_000_000),
         )
     if as_json:
-        out.print_json(data=report.as_dict())
+        write_json(report.as_dict())
     else:
         render.report(report)
     if report.failed:
@@ -126,7 +126,7 @@ def rebuild(
             on_wait=waiting,
         )
     if as_json:
-        out.print_json(data=report.as_dict())
+        write_json(report.as_dict())
     else:
         render.report(report, "Rebuilt")
 

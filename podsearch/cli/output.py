@@ -40,10 +40,10 @@ err = _LazyConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def write_json(data: Any) -> None:
-    """JSON on stdout, as every ``--json`` prints it."""
-    import json
+    """Strict JSON on stdout (no NaN or Infinity), as every ``--json`` prints it."""
+    from ..core.strict_json import dumps
 
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    sys.stdout.write(dumps(data, ensure_ascii=False, indent=1) + "\n")
 
 
 def waiting(message: str) -> None:

@@ -28,6 +28,7 @@ from ..core.errors import FeedError, ReaderError
 from ..core.models import Episode, episode_id_for
 from .feed_parse import Channel, FeedItem, TranscriptLink, parse_feed
 from .fetch import Fetched, FetchError, fetch, is_remote, local_path
+from .files import read_head
 from .readers import load_text, read_text
 
 DEFAULT_TIMEOUT = 15.0  # seconds per network operation
@@ -82,8 +83,7 @@ def is_feed(source: str | Path) -> bool:
         return True
     try:
         path = local_path(s) if s.startswith("file:") else Path(s)
-        with open(path, "rb") as fh:
-            head = fh.read(8192)
+        head = read_head(path, 8192)  # a FIFO or a device is refused, never opened
     except (OSError, FetchError):
         return False
     return bool(_FEED_HEAD.match(head))

@@ -4,7 +4,6 @@ one complete generation, and a crash at any point leaves the previous one in pla
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -14,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.strict_json import dumps
 from .layout import (
     EPISODES,
     FORMAT_VERSION,
@@ -95,7 +95,7 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
         manifest = dict(contents.manifest)
         manifest["format_version"] = FORMAT_VERSION
         manifest["vectors"] = entry
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        (tmp / MANIFEST).write_text(dumps(manifest, indent=2, sort_keys=True) + "\n")
         for f in tmp.rglob("*"):
             if f.is_file():
                 with open(f, "rb") as fh:
