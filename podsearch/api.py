@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .core.errors import IndexFormatError
 from .query.types import AskRequest, AskResult, Filters, Hit
-from .store.layout import default_index_dir, index_exists
+from .store.layout import default_index_dir, index_exists, is_own_link, resolve_index_dir
 
 if TYPE_CHECKING:
     from .cite.styles import StyledCitation
@@ -77,8 +77,9 @@ class Library:
 
     @property
     def exists(self) -> bool:
-        """Whether an index has been built at ``path``."""
-        return index_exists(self.path)
+        """Whether an index has been built at ``path`` (damaged or not: a generation whose
+        manifest is gone still counts, so that nothing is built over it)."""
+        return index_exists(self.path) or is_own_link(resolve_index_dir(self.path))
 
     # ------------------------------------------------------------------ reading
 
@@ -180,11 +181,14 @@ class Library:
         index = self.open()
         try:
             return ask(index, request, embedder=self._query_embedder)
-        except DAMAGE_SIGNS as e:
+        except BaseException as e:
+            # tantivy reports a corrupt file with a Rust panic, a BaseException.
+            if not isinstance(e, DAMAGE_SIGNS) and type(e).__name__ != "PanicException":
+                raise
             previous = self._fallback(e, index)  # re-raises when the index is not damaged
             return ask(previous, request, embedder=self._query_embedder)
 
-    def _fallback(self, error: Exception, index: Index | None) -> Index:
+    def _fallback(self, error: BaseException, index: Index | None) -> Index:
         """The previous good generation, when ``error`` came from a damaged current one
         (a ``DamagedIndexNotice`` says so, naming the damaged file); else ``error`` again."""
         import warnings

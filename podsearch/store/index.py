@@ -14,7 +14,16 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import EpisodeNotFoundError, IndexFormatError, IndexNotFoundError
-from .layout import EPISODES, FORMAT_VERSION, MANIFEST, PASSAGES, TURNS, index_exists
+from .layout import (
+    EPISODES,
+    FORMAT_VERSION,
+    MANIFEST,
+    PASSAGES,
+    TURNS,
+    index_exists,
+    is_own_link,
+    resolve_index_dir,
+)
 from .lexical import LEXICAL_DIR, LexicalIndex
 from .lookup import COLUMNS, Lookup
 from .vectors.base import VectorIndex
@@ -34,6 +43,12 @@ class Index:
         the Parquet record."""
         self.path = Path(index_dir)
         self.use_lookup = use_lookup
+        if not index_exists(self.path) and is_own_link(resolve_index_dir(self.path)):
+            # podsearch's own link, but its generation has no manifest: damaged, not absent
+            # (the previous generation can answer; nothing may be built over it).
+            root = self.path.resolve()
+            self.root = root
+            raise self.damaged(MANIFEST, "missing")
         if not index_exists(self.path):
             raise IndexNotFoundError(
                 f"no index at {self.path}: build one with "
@@ -48,10 +63,10 @@ class Index:
         self._columns_cache: dict[str, list[Any]] = {}
         try:
             self.manifest: dict[str, Any] = json.loads((self.root / MANIFEST).read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise IndexFormatError(
-                f"{self.root / MANIFEST} is unreadable ({e}); rebuild the index"
-            ) from e
+        except (OSError, ValueError) as e:  # ValueError: bad JSON, bad UTF-8
+            raise self.damaged(MANIFEST, f"unreadable ({type(e).__name__})") from None
+        if not isinstance(self.manifest, dict):
+            raise self.damaged(MANIFEST, "not a JSON object")
         version = self.manifest.get("format_version")
         if version != FORMAT_VERSION:
             raise IndexFormatError(

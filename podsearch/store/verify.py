@@ -30,6 +30,7 @@ class Damage:
 
     file: str
     problem: str
+    of_data: bool = False  # a data file differs from its record (the manifest still holds)
 
     def __str__(self) -> str:
         return f"{self.file}: {self.problem}"
@@ -143,18 +144,19 @@ def verify_generation(root: Path, *, files: list[str] | None = None) -> VerifyRe
         try:
             size = path.stat().st_size
             if size != entry.get("size"):
-                report.damage.append(
-                    Damage(rel, f"{size} bytes, the manifest records {entry.get('size')}")
-                )
+                problem = f"{size} bytes, the manifest records {entry.get('size')}"
+                report.damage.append(Damage(rel, problem, of_data=True))
                 continue
             digest = sha256_file(path)
         except OSError as e:
-            report.damage.append(Damage(rel, f"missing or unreadable ({e.strerror or e})"))
+            problem = f"missing or unreadable ({e.strerror or e})"
+            report.damage.append(Damage(rel, problem, of_data=True))
             continue
         report.files_checked += 1
         report.bytes_checked += size
         if digest != entry.get("sha256"):
-            report.damage.append(Damage(rel, "content differs from its checksum (SHA-256)"))
+            problem = "content differs from its checksum (SHA-256)"
+            report.damage.append(Damage(rel, problem, of_data=True))
     if files is None and report.ok:
         report.damage.extend(_invariants(root, manifest))
     return report
