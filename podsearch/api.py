@@ -293,6 +293,7 @@ class Library:
         device: str | None = None,
         timeout: float = 15.0,
         max_bytes: int = 20_000_000,
+        allow_private_network: bool = False,
         progress: Progress | None = None,
         wait: bool = True,
         on_wait: OnWait | None = None,
@@ -300,7 +301,10 @@ class Library:
         """Add transcripts, folders and feeds (files or URLs); unchanged sources are skipped
         and nothing already embedded is embedded again. Unreadable files are listed in the
         report (``strict``: the first one raises). ``prune`` drops episodes whose files are
-        gone. ``model`` and ``precision`` are pinned by the first build."""
+        gone. ``model`` and ``precision`` are pinned by the first build. Feeds:
+        ``timeout`` per network operation (a download ends within 6 of them), ``max_bytes``
+        per file; ``allow_private_network`` lets them reach loopback and private addresses,
+        which are refused by default."""
         from .pipeline.build import index_paths
 
         return index_paths(
@@ -315,7 +319,11 @@ class Library:
             prune=prune,
             wait=wait,
             on_wait=on_wait,
-            fetch={"timeout": timeout, "max_bytes": max_bytes},
+            fetch={
+                "timeout": timeout,
+                "max_bytes": max_bytes,
+                "allow_private_network": allow_private_network,
+            },
         )
 
     def install_sample(self, progress: Progress | None = None) -> IndexReport:

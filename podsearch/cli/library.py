@@ -50,6 +50,13 @@ def index(
         float,
         typer.Option("--max-mb", min=0.001, help="Largest transcript a feed may send, in MB."),
     ] = 20.0,
+    allow_private_network: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-network",
+            help="Let feeds reach loopback and private addresses (refused by default).",
+        ),
+    ] = False,
 ) -> None:
     """Add transcripts or feeds to an index; unchanged files are skipped."""
     gc.enable()  # long-running: collect as usual (main() turns it off for start-up)
@@ -67,6 +74,7 @@ def index(
             on_wait=waiting,
             timeout=timeout,
             max_bytes=int(max_mb * 1_000_000),
+            allow_private_network=allow_private_network,
         )
     if as_json:
         write_json(report.as_dict())
