@@ -62,4 +62,5 @@ def valid_unicode(s: str) -> str:
     JSON ``\\ud800`` escape) replaced by U+FFFD, so it can be stored and printed."""
     if is_valid_unicode(s):
         return s
-    return s.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    # Through UTF-16: a high/low pair becomes its character, a lone surrogate one U+FFFD.
+    return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")

@@ -99,7 +99,7 @@ class Lookup:
             return self._text[self.offsets[row] : self.offsets[row + 1]].decode("utf-8")
         if column in NUMBERS:
             x = float(self.numbers[row, NUMBERS.index(column)])
-            if math.isnan(x):
+            if not math.isfinite(x):  # NaN: null; an infinity stored before times were checked
                 return None
             return int(x) if column in _INTS else x
         code = int(self.codes[row, CODED.index(column)])
