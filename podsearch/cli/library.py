@@ -50,6 +50,10 @@ def index(
         float,
         typer.Option("--max-mb", min=0.001, help="Largest transcript a feed may send, in MB."),
     ] = 20.0,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="List each file read, its reader and its speakers."),
+    ] = False,
 ) -> None:
     """Add transcripts or feeds to an index; unchanged files are skipped."""
     gc.enable()  # long-running: collect as usual (main() turns it off for start-up)
@@ -71,7 +75,7 @@ def index(
     if as_json:
         out.print_json(data=report.as_dict())
     else:
-        render.report(report)
+        render.report(report, verbose=verbose)
     if report.failed:
         raise typer.Exit(1)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -12,12 +13,18 @@ from ...core.errors import ReaderError
 from ...core.text import parse_timestamp
 from ._common import normalize_date
 
+# How a JSON document opens: an object with a key, or an array of objects or strings. Text that
+# opens like this is JSON even when it is truncated, so it fails as JSON instead of being
+# indexed as plain text; "{laughs} ..." or "[Music] ..." do not open like this.
+_JSON_OPENING = re.compile(r'\A\s*(\{\s*("|\}\s*\Z)|\[\s*(\{|"|\]\s*\Z))')
+_JSON_SUFFIXES = {".json", ".json3"}
+
 
 def looks_like_json(text: str, path: Path) -> bool:
-    """True when the content (or, for broken JSON, the .json extension) says JSON."""
-    s = text.strip()
-    if path.suffix.lower() == ".json":
+    """True when the content (or, for broken JSON, a .json/.json3 extension) says JSON."""
+    if path.suffix.lower() in _JSON_SUFFIXES or _JSON_OPENING.match(text):
         return True
+    s = text.strip()
     return (s[:1], s[-1:]) in {("{", "}"), ("[", "]")} and parse_json(text) is not None
 
 
