@@ -2,7 +2,7 @@
 
 The transcript is one utterance per line (or paragraphs), usually without speakers or times.
 Lines with a "Name:" label are that speaker's; the label holds for the rest of its paragraph
-(see ``_common.label_lines``). Unlabelled text has speaker None, and consecutive pieces of one
+(see ``_labels.label_lines``). Unlabelled text has speaker None, and consecutive pieces of one
 speaker (None included) coalesce into one turn: the chunker later splits it at sentences.
 The section ends at the next "## " heading; deeper headings inside it are skipped.
 """
@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ...core.errors import ReaderError
 from ...core.models import Episode, Person
-from ._common import coalesce, label_lines, make_episode, normalize_date, strip_trailer
+from ._common import coalesce, make_episode, normalize_date, strip_trailer
+from ._labels import label_lines
 
 NAME = "markdown_transcript"
 EXTENSIONS = {".md", ".markdown", ".txt"}

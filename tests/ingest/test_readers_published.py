@@ -1,0 +1,172 @@
+"""Transcripts as they are really published (issue 19): each numbered defect of the issue
+has a test here that failed before the readers were fixed. Fixtures: tests/fixtures/readers/
+published/, small hand-made files in the published shapes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from podsearch.core.errors import ReaderError
+from podsearch.core.models import Episode
+from podsearch.ingest.readers import ReadResult, read_file, read_text
+from podsearch.ingest.readers._labels import find_openers
+
+PUBLISHED = Path(__file__).parents[1] / "fixtures" / "readers" / "published"
+
+
+def read(name: str, fmt: str) -> ReadResult:
+    result = read_file(PUBLISHED / name)
+    assert result.format == fmt
+    return result
+
+
+def speakers_and_starts(ep: Episode) -> list[tuple[str | None, float | None]]:
+    return [(t.speaker, t.start) for t in ep.turns]
+
+
+def text_of(ep: Episode) -> str:
+    return " ".join(t.text for t in ep.turns)
+
+
+# Defect 3: a "Word:" is a speaker only when it can be trusted.
+
+
+def test_a_subtitle_credit_is_text_not_the_speaker_of_the_film() -> None:
+    ep = read("credit.srt", "srt").episode
+    assert ep.speakers == []
+    assert ep.turns[0].text.startswith("Subtitles: @quietcaptioner The river rose")
+
+
+def test_spanish_digo_is_speech_and_bracket_and_chevron_labels_are_speakers() -> None:
+    ep = read("digo.vtt", "webvtt").episode
+    assert ep.speakers == ["Alba", "PEDRO"]
+    assert speakers_and_starts(ep) == [("Alba", 1.0), (None, 7.0), ("Alba", 14.0),
+                                       ("PEDRO", 18.0), (None, 21.0)]  # fmt: skip
+    assert 'Digo: "Le doy un abrazo' in ep.turns[1].text  # "I say:" is not a person
+    assert ep.turns[1].text.startswith("¿Qué le dijiste? Nada.")  # dialogue dashes dropped
+    assert ep.turns[0].text.startswith("En aquella época")  # "[Alba]" out of the quote
+    assert ep.turns[-1].text == "Y entonces se fueron las dos juntas."  # ">>": someone else
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (["Subtitles: @someone", "text"], [None, None]),  # a single credit
+        (["Bob: hi", "Alice: hello"], ["Bob", "Alice"]),  # the file labels two names
+        (["Clem: one", "more", "Clem: two"], ["Clem", None, "Clem"]),  # seen twice
+        (["MAN 2: caption convention"], ["MAN 2"]),
+        (["Speaker 3: diarized"], ["Speaker 3"]),
+        (["Bob Builder: two words"], ["Bob Builder"]),
+        (["[Music] plays", "[Applause]"], [None, None]),  # sound tags are not speakers
+        (["[Ann] hello there"], ["Ann"]),
+        (["Note: and", "Question: so"], [None, None]),
+        (["WOMAN ( gasping ): Oh!"], ["WOMAN"]),
+    ],
+)
+def test_trusted_labels(lines: list[str], expected: list[str | None]) -> None:
+    found = find_openers(lines)
+    assert [o.speaker if o else None for o in found] == expected
+
+
+# Defect 5: WebVTT with hour-less and minute-less cue times, HTML entities decoded.
+
+
+def test_webvtt_hourless_times_and_entities() -> None:
+    ep = read("hourless.vtt", "webvtt").episode
+    cues = [(c.start, c.end) for t in ep.turns for c in t.cues]
+    assert cues == [(0.86, 7.38), (7.38, 14.02), (14.02, 75.5), (75.5, 3723.25)]
+    assert ep.speakers == ["SPEAKER_0", "SPEAKER_1"]
+    assert "third week & talks stall" in ep.turns[0].text
+
+
+def test_webvtt_malformed_loose_time_is_still_an_error() -> None:
+    text = "WEBVTT\n\n1:75.000 --> 2:00.000\nHello.\n"
+    with pytest.raises(ReaderError, match=r'malformed cue time "1:75\.000" on line 3'):
+        read_text(text, "x.vtt")
+
+
+# Defect 7: SRT without cue numbers; a cue without its time line.
+
+
+def test_srt_without_numbers_keeps_times_and_speakers() -> None:
+    ep = read("no_numbers.srt", "srt").episode
+    assert speakers_and_starts(ep) == [("NARRATOR", 1.0), ("KEEPER", 8.5)]
+    assert "-->" not in text_of(ep)
+    assert ep.turns[-1].end == 12.0
+
+
+def test_srt_cue_without_a_time_line_is_joined_with_a_warning() -> None:
+    result = read("missing_time.srt", "srt")
+    ep = result.episode
+    assert text_of(ep) == (
+        "The orchard was planted in the spring of the dry year. Nobody expected the apricots "
+        "to survive the frost. But the apricots flowered early and the bees came."
+    )  # the lost cue's number "2" does not leak into the text
+    assert [(c.start, c.end) for c in ep.turns[0].cues] == [(1.0, 4.0), (9.0, 12.0)]
+    assert result.warnings == [
+        "1 cue(s) without a timing line: their text joined to the cue before"
+    ]
+
+
+def test_webvtt_cue_without_a_time_line_is_joined_not_dropped() -> None:
+    text = "WEBVTT\n\n00:01.000 --> 00:02.000\nFirst words.\n\n2\nLost words.\n\n"
+    text += "00:03.000 --> 00:04.000\nLast words.\n"
+    result = read_text(text, "x.vtt")
+    assert text_of(result.episode) == "First words. Lost words. Last words."
+    assert result.warnings == [
+        "1 cue(s) without a timing line: their text joined to the cue before"
+    ]
+
+
+# Defect 8: YouTube rolling auto-captions.
+
+
+def test_rolling_captions_are_deduplicated() -> None:
+    result = read("rolling.vtt", "webvtt")
+    ep = result.episode
+    assert text_of(ep) == (
+        "so the first thing about sourdough is that the starter needs feeding every single "
+        "day with rye flour or it goes sour and flat"
+    )
+    assert ep.turns[0].cues[0].start == 0.0
+    assert ep.turns[0].cues[-1].start == 8.05
+    assert result.warnings == [
+        "rolling captions (each cue repeats the last): repeated words removed"
+    ]
+
+
+def test_ordinary_captions_repeating_a_word_are_left_alone() -> None:
+    text = "WEBVTT\n\n00:01.000 --> 00:02.000\nNo.\n\n00:02.000 --> 00:03.000\nNo.\n\n"
+    text += "00:03.000 --> 00:04.000\nI said no.\n\n00:04.000 --> 00:05.000\nFine.\n\n"
+    text += "00:05.000 --> 00:06.000\nGood.\n\n00:06.000 --> 00:07.000\nBye.\n\n"
+    text += "00:07.000 --> 00:08.000\nBye now.\n"
+    assert (
+        text_of(read_text(text, "x.vtt").episode) == "No. No. I said no. Fine. Good. Bye. Bye now."
+    )
+
+
+# Defect 9: DFXP / W3C TTML with NAME: prefixes; reader names that say what they read.
+
+
+def test_dfxp_caption_labels_are_speakers() -> None:
+    ep = read("labels.dfxp", "dfxp").episode
+    assert speakers_and_starts(ep) == [(None, 1.0), ("CAPTAIN", 4.0), ("FIRST MATE", 11.0),
+                                       ("CAPTAIN", 15.0)]  # fmt: skip
+    assert "CAPTAIN" not in text_of(ep)
+    assert ep.turns[1].text.endswith("it will hold tonight.")  # the label holds, as in SRT
+
+
+def test_ttml_reader_names_say_which_ttml(tmp_path: Path) -> None:
+    body = '<body><div><p begin="1s" end="2s">Hello there.</p></div></body></tt>'
+    w3c = f'<tt xmlns="http://www.w3.org/ns/ttml">{body}'
+    dfxp = f'<tt xmlns="http://www.w3.org/2006/10/ttaf1">{body}'
+    apple = (
+        '<tt xmlns="http://www.w3.org/ns/ttml" '
+        f'xmlns:podcasts="http://podcasts.apple.com/transcript-ttml-internal">{body}'
+    )
+    assert read_text(w3c, tmp_path / "a.xml").format == "w3c_ttml"
+    assert read_text(dfxp, tmp_path / "a.xml").format == "dfxp"
+    assert read_text(w3c, tmp_path / "a.dfxp").format == "dfxp"
+    assert read_text(apple, tmp_path / "a.ttml").format == "apple_ttml"
