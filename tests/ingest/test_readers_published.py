@@ -170,3 +170,52 @@ def test_ttml_reader_names_say_which_ttml(tmp_path: Path) -> None:
     assert read_text(dfxp, tmp_path / "a.xml").format == "dfxp"
     assert read_text(w3c, tmp_path / "a.dfxp").format == "dfxp"
     assert read_text(apple, tmp_path / "a.ttml").format == "apple_ttml"
+
+
+# Defect 1: a JSON array of cues in milliseconds; times never silently off by a unit.
+
+
+def cue_times(ep: Episode) -> list[tuple[str | None, float | None, float | None]]:
+    return [(t.speaker, c.start, c.end) for t in ep.turns for c in t.cues]
+
+
+def test_the_same_transcript_gives_the_same_times_in_every_unit_and_format() -> None:
+    seconds = read("night_trains_seconds.json", "json_cues")
+    millis = read("night_trains_ms.json", "json_cues")
+    srt = read("night_trains.srt", "srt")
+    vtt = read("night_trains.vtt", "webvtt")
+    expected = cue_times(seconds.episode)
+    assert expected[0] == ("Rosa Diaz", 1.5, 6.25) and expected[-1] == ("Tom Okafor", 33.0, 95.125)
+    for other in (millis, srt, vtt):
+        assert cue_times(other.episode) == expected  # exact: 95125 ms is 95.125 s
+        assert [t.text for t in other.episode.turns] == [t.text for t in seconds.episode.turns]
+    assert seconds.warnings == []
+    assert millis.warnings == [
+        "times read as milliseconds (as seconds, 85 words would span 26.0 h)"
+    ]
+
+
+def test_milliseconds_beyond_any_episode_length_are_detected() -> None:
+    text = '[{"start": 0.0, "end": 2500.5, "text": "Hello there."},'
+    text += ' {"start": 327000.25, "end": 330000.75, "text": "Goodbye."}]'
+    result = read_text(text, "cues.json")
+    assert cue_times(result.episode)[-1] == (None, 327.00025, 330.00075)
+    assert result.warnings == [
+        "times read as milliseconds (the largest, 330001, would be 92 h as seconds)"
+    ]
+
+
+def test_whisper_json_in_seconds_is_left_alone() -> None:
+    text = '{"segments": [{"start": 0, "end": 4, "text": "One two three four five six."},'
+    text += ' {"start": 4, "end": 9, "text": "Seven eight nine ten."}], "language": "en"}'
+    result = read_text(text, "w.json")
+    assert result.format == "whisper_json"
+    assert cue_times(result.episode) == [(None, 0.0, 4.0), (None, 4.0, 9.0)]
+    assert result.warnings == []
+
+
+def test_unknown_json_lists_every_shape_podsearch_reads() -> None:
+    with pytest.raises(ReaderError) as err:
+        read_text('{"captions": []}', "x.json")
+    for shape in ("Whisper", "array of", "Podcasting 2.0", "AssemblyAI", "Deepgram", "json3"):
+        assert shape in err.value.problem
