@@ -219,3 +219,63 @@ def test_unknown_json_lists_every_shape_podsearch_reads() -> None:
         read_text('{"captions": []}', "x.json")
     for shape in ("Whisper", "array of", "Podcasting 2.0", "AssemblyAI", "Deepgram", "json3"):
         assert shape in err.value.problem
+
+
+# Defect 2: markdown with "**Name:**" turns, "\[mm:ss\]" markers, links and stage directions.
+
+
+def test_markdown_bold_labels_turns_times_and_clean_quotes() -> None:
+    ep = read("bold_labels.md", "markdown_bold_labels").episode
+    assert (ep.title, ep.podcast, ep.published) == (
+        "The Quiet Engineering of Bridges",
+        "Built Things",
+        "2025-03-04",
+    )
+    assert speakers_and_starts(ep) == [
+        ("Maya Chen", 12.0),
+        ("Samuel Adeyemi", None),
+        ("Maya Chen", 65.0),
+        ("Samuel Adeyemi", 74.0),
+        ("Maya Chen", 220.0),  # "\[00:03:40\] **Maya Chen:**": the time before the label
+        ("Samuel Adeyemi", None),
+    ]
+    assert ep.turns[0].text.endswith(
+        "inspected more than four hundred bridges across three countries."
+    )
+    assert (
+        ep.turns[1].text
+        == "Thanks for having me, Maya. Four hundred and twelve, but who is counting?"
+    )
+    # A paragraph without a label continues its speaker; emphasis and markers are gone.
+    assert ep.turns[3].text.startswith(
+        "The expansion joints. They tell you whether the deck can still breathe"
+    )
+    assert ep.turns[3].text.endswith("starts down at the bearings.")
+    assert ep.turns[3].cues[0].end == 220.0
+    assert not any(ch in text_of(ep) for ch in "*\\[]()")
+
+
+# Defect 4: timed transcript lines "0:02:48.3 **Name** text" and "[hh:mm:ss] Name: text".
+
+
+def test_timed_lines_with_bold_names() -> None:
+    ep = read("timed_bold.txt", "timed_lines").episode
+    assert speakers_and_starts(ep) == [
+        ("Priya Nair", 3.5),
+        ("Luca Bernardi", 11.2),
+        ("Priya Nair", 168.3),
+        ("Luca Bernardi", 172.0),
+        ("Priya Nair", 330.9),
+    ]
+    assert ep.turns[3].text.endswith(
+        "goes deep red. Some families wait twenty four months for the festival hams."
+    )
+    assert ep.turns[3].end == 330.9
+    assert "**" not in text_of(ep) and "0:0" not in text_of(ep)
+
+
+def test_timed_lines_with_bracketed_times_and_labels() -> None:
+    ep = read("timed_labels.txt", "timed_lines").episode
+    assert ep.speakers == ["Ines Moreau", "Karim Haddad"]
+    assert [t.start for t in ep.turns] == [4.0, 15.0, 62.0, 69.0, 150.0]
+    assert ep.turns[1].text.startswith("The towpath was built for horses")

@@ -20,12 +20,14 @@ from . import (
     deepgram_json,
     dfxp,
     json_cues,
+    markdown_bold_labels,
     markdown_speakers,
     markdown_transcript,
     podcasting_html,
     podcasting_json,
     srt,
     text,
+    timed_lines,
     w3c_ttml,
     webvtt,
     whisper_json,
@@ -37,6 +39,7 @@ from ._warnings import collecting
 # Order matters only for equal scores: more specific formats first.
 READERS: list[ModuleType] = [
     markdown_speakers,
+    markdown_bold_labels,
     markdown_transcript,
     webvtt,
     srt,
@@ -50,6 +53,7 @@ READERS: list[ModuleType] = [
     w3c_ttml,
     dfxp,
     podcasting_html,
+    timed_lines,
     text,
 ]
 

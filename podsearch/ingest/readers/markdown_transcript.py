@@ -46,7 +46,9 @@ def detect(text: str, path: Path) -> float:
     return 0.85 if re.search(r"^#\s+\S", head, re.MULTILINE) else 0.6
 
 
-def _meta(lines: list[str]) -> dict[str, object]:
+def header_meta(lines: list[str]) -> dict[str, object]:
+    """Episode metadata from "# Title" and "**Key:** value" lines (shared with
+    ``markdown_bold_labels``)."""
     meta: dict[str, object] = {}
     people: list[Person] = []
     for line in lines:
@@ -94,4 +96,4 @@ def read(text: str, path: Path) -> Episode:
         body.append("" if line.lstrip().startswith("#") else line)
     body, truncated = strip_trailer(body)
     pieces = [(speaker, None, None, t) for _, speaker, t in label_lines(body)]
-    return make_episode(path, coalesce(pieces), truncated=truncated, **_meta(lines[:start]))
+    return make_episode(path, coalesce(pieces), truncated=truncated, **header_meta(lines[:start]))
