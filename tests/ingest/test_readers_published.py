@@ -11,7 +11,6 @@ import pytest
 from podsearch.core.errors import ReaderError
 from podsearch.core.models import Episode
 from podsearch.ingest.readers import ReadResult, read_file, read_text
-from podsearch.ingest.readers._labels import find_openers
 
 PUBLISHED = Path(__file__).parents[1] / "fixtures" / "readers" / "published"
 
@@ -48,26 +47,6 @@ def test_spanish_digo_is_speech_and_bracket_and_chevron_labels_are_speakers() ->
     assert ep.turns[1].text.startswith("¿Qué le dijiste? Nada.")  # dialogue dashes dropped
     assert ep.turns[0].text.startswith("En aquella época")  # "[Alba]" out of the quote
     assert ep.turns[-1].text == "Y entonces se fueron las dos juntas."  # ">>": someone else
-
-
-@pytest.mark.parametrize(
-    ("lines", "expected"),
-    [
-        (["Subtitles: @someone", "text"], [None, None]),  # a single credit
-        (["Bob: hi", "Alice: hello"], ["Bob", "Alice"]),  # the file labels two names
-        (["Clem: one", "more", "Clem: two"], ["Clem", None, "Clem"]),  # seen twice
-        (["MAN 2: caption convention"], ["MAN 2"]),
-        (["Speaker 3: diarized"], ["Speaker 3"]),
-        (["Bob Builder: two words"], ["Bob Builder"]),
-        (["[Music] plays", "[Applause]"], [None, None]),  # sound tags are not speakers
-        (["[Ann] hello there"], ["Ann"]),
-        (["Note: and", "Question: so"], [None, None]),
-        (["WOMAN ( gasping ): Oh!"], ["WOMAN"]),
-    ],
-)
-def test_trusted_labels(lines: list[str], expected: list[str | None]) -> None:
-    found = find_openers(lines)
-    assert [o.speaker if o else None for o in found] == expected
 
 
 # Defect 5: WebVTT with hour-less and minute-less cue times, HTML entities decoded.
