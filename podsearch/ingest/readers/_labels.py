@@ -7,7 +7,7 @@ of a file's candidates are speakers:
 - bracketed labels are markup and are speakers, unless they are a sound tag ("[Music]");
 - a "Name:" is a speaker when it looks like a name and is not a common word of the
   transcript's language ("Digo:", "Note:"), and either is a diarization label ("Speaker 2"),
-  is in capitals (the captioning convention, "MAN 2:"), has several words ("Bob Builder:"),
+  is in capitals in captions (their convention, "MAN 2:"), has several words ("Bob Builder:"),
   opens more than one line, or the file uses "Name:" labels for two or more names. A single
   "Word:" seen once in a file that labels nobody else ("Subtitles: @someone") is text.
 - ">>" alone and, in subtitles, a "- " dialogue dash mark a change to an unnamed speaker.
@@ -69,14 +69,14 @@ def _common_word(name: str) -> bool:
     return first in NOT_SPEAKERS or first in _COMMON
 
 
-def _candidate(text: str, dashes: bool) -> tuple[str, str | None, str] | None:
+def _candidate(text: str, subtitles: bool) -> tuple[str, str | None, str] | None:
     """(kind, name, rest) of a label-like opening, or None: syntax only."""
     s = text.lstrip()
     if s.startswith(">>"):
         rest = _CHEVRONS.sub("", s, count=1)
         name, after = split_speaker_prefix(rest)
         return ("chevron", name, after) if name else ("change", None, rest)
-    if dashes and _DASH.match(s):  # "- Déjala.\n- Tú no te metas.": dialogue, dashes dropped
+    if subtitles and _DASH.match(s):  # "- Déjala.\n- Tú no te metas.": dialogue, dashes dropped
         return ("change", None, _DASHES.sub("", s))
     if s.startswith("["):
         name, rest = split_speaker_prefix(s)
@@ -93,7 +93,7 @@ def _candidate(text: str, dashes: bool) -> tuple[str, str | None, str] | None:
     return ("plain", name, rest) if name is not None else None
 
 
-def _trusted(kind: str, name: str, counts: Counter[str], plain_names: int) -> bool:
+def _trusted(kind: str, name: str, counts: Counter[str], plain_names: int, subtitles: bool) -> bool:
     if _common_word(name):
         return False
     if kind in ("bracket", "bare_bracket"):
@@ -101,16 +101,17 @@ def _trusted(kind: str, name: str, counts: Counter[str], plain_names: int) -> bo
     if _DIARIZED.fullmatch(name) or re.fullmatch(r"SPEAKER_\d+", name):
         return True
     letters = [c for c in name if c.isalpha()]
-    if len(letters) >= 2 and all(c.isupper() for c in letters):
+    if subtitles and len(letters) >= 2 and all(c.isupper() for c in letters):
         return True  # "LITHGOW:", "MAN 2:": the closed-captioning convention
     return len(name.split()) >= 2 or counts[name] >= 2 or plain_names >= 2
 
 
-def find_openers(texts: Sequence[str], *, dashes: bool = False) -> list[Opener | None]:
+def find_openers(texts: Sequence[str], *, subtitles: bool = False) -> list[Opener | None]:
     """For each text, the speaker change it opens with, or None when it opens with none.
 
-    ``dashes``: subtitles, where a "- " opening marks a new, unnamed speaker."""
-    found = [_candidate(t, dashes) for t in texts]
+    ``subtitles``: captions, where a "- " opening marks a new, unnamed speaker and a label in
+    capitals is a speaker even once ("NARRATOR:"); in other text it may be a heading."""
+    found = [_candidate(t, subtitles) for t in texts]
     counts = Counter(c[1] for c in found if c is not None and c[1])
     plain_names = len({c[1] for c in found if c is not None and c[0] == "plain"})
     out: list[Opener | None] = []
@@ -119,7 +120,7 @@ def find_openers(texts: Sequence[str], *, dashes: bool = False) -> list[Opener |
             out.append(None)
         elif c[1] is None:
             out.append(Opener(None, c[2]))
-        elif _trusted(c[0], c[1], counts, plain_names):
+        elif _trusted(c[0], c[1], counts, plain_names, subtitles):
             out.append(Opener(normalize_speaker(c[1]), c[2]))
         else:
             out.append(None)

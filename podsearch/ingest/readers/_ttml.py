@@ -118,7 +118,7 @@ def _caption_labels(pieces: list[Piece]) -> list[Piece]:
     out: list[Piece] = []
     speaker: str | None = None
     for (_, start, end, text), opener in zip(
-        pieces, find_openers([p[3] for p in pieces], dashes=True), strict=True
+        pieces, find_openers([p[3] for p in pieces], subtitles=True), strict=True
     ):
         if opener is not None:
             speaker, text = opener.speaker, opener.rest

@@ -105,7 +105,7 @@ def read(text: str, path: Path) -> Episode:
     pieces: list[Piece] = []
     speaker: str | None = None
     for (start, end, _), body, opener in zip(
-        cues, bodies, find_openers(bodies, dashes=True), strict=True
+        cues, bodies, find_openers(bodies, subtitles=True), strict=True
     ):
         if opener is not None:
             speaker, body = opener.speaker, opener.rest

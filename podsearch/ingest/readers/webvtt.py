@@ -182,7 +182,7 @@ def read(text: str, path: Path) -> Episode:
     pieces: list[Piece] = []
     speaker: str | None = None
     for (start, end, voice, _), part, opener in zip(
-        parts, texts, find_openers(texts, dashes=True), strict=True
+        parts, texts, find_openers(texts, subtitles=True), strict=True
     ):
         if voice is not None:
             speaker = normalize_speaker(voice)
