@@ -4,6 +4,7 @@ published/, small hand-made files in the published shapes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -258,3 +259,14 @@ def test_timed_lines_with_bracketed_times_and_labels() -> None:
     assert ep.speakers == ["Ines Moreau", "Karim Haddad"]
     assert [t.start for t in ep.turns] == [4.0, 15.0, 62.0, 69.0, 150.0]
     assert ep.turns[1].text.startswith("The towpath was built for horses")
+
+
+def test_podcasting_json_in_milliseconds_is_read_in_seconds() -> None:
+    segs = [
+        {"speaker": "Ann", "startTime": 200000, "endTime": 203500, "body": "Welcome back."},
+        {"speaker": "Ann", "startTime": 203500, "endTime": 207000, "body": "Today: rivers."},
+    ]
+    result = read_text(json.dumps({"version": "1.0.0", "segments": segs}), "t.json")
+    assert result.format == "podcasting_json"
+    assert cue_times(result.episode) == [("Ann", 200.0, 203.5), ("Ann", 203.5, 207.0)]
+    assert result.warnings[0].startswith("times read as milliseconds")
