@@ -105,3 +105,19 @@ def test_json_that_fails_to_parse_is_never_text(name: str, data: bytes, tmp_path
     path.write_bytes(data)
     with pytest.raises(ReaderError, match="invalid JSON at line 1"):
         read_file(path)
+
+
+def test_a_declaration_that_lies_does_not_garble_utf8(tmp_path: Path) -> None:
+    body = '<body><div><p begin="1s" end="2s">Café crème</p></div></body></tt>'
+    warned = {}
+    for declared in ("ISO-8859-1", "UTF-16"):
+        path = tmp_path / f"{declared}.ttml"
+        xml = f'<?xml version="1.0" encoding="{declared}"?>\n<tt xmlns="http://www.w3.org/ns/ttml">'
+        path.write_bytes((xml + body).encode("utf-8"))
+        result = read_file(path)
+        assert result.episode.turns[0].text == "Café crème"
+        warned[declared] = result.warnings
+    assert warned == {
+        "ISO-8859-1": ["declares the charset iso8859-1 but is UTF-8: read as UTF-8"],
+        "UTF-16": [],  # a UTF-16 declaration without a byte-order mark is ignored
+    }

@@ -37,9 +37,12 @@ def _declared(data: bytes) -> str | None:
     if not m:
         return None
     try:
-        return codecs.lookup(m.group(1).decode("ascii")).name
+        name = codecs.lookup(m.group(1).decode("ascii")).name
     except LookupError:
         return None
+    # UTF-16/32 without a byte-order mark would have NUL bytes (refused as binary before this
+    # is asked): a file that gets here declaring them is lying, and decoding would garble it.
+    return None if name.startswith(("utf-16", "utf-32")) else name
 
 
 def decode_bytes(data: bytes, path: Path) -> str:
@@ -58,6 +61,16 @@ def decode_bytes(data: bytes, path: Path) -> str:
         raise ReaderError(path, "file is binary, not a text transcript")
     declared = _declared(data)
     if declared and declared != "utf-8":
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            # Valid UTF-8 with accents is UTF-8 whatever the declaration says (an editor saved
+            # it so); read as Latin-1 it would be mojibake, which no error would reveal.
+            if not text.isascii():
+                warn(f"declares the charset {declared} but is UTF-8: read as UTF-8")
+            return text
         try:
             return data.decode(declared)
         except UnicodeDecodeError:
