@@ -57,6 +57,10 @@ def index(
             help="Let feeds reach loopback and private addresses (refused by default).",
         ),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="List each file read, its reader and its speakers."),
+    ] = False,
 ) -> None:
     """Add transcripts or feeds to an index; unchanged files are skipped."""
     gc.enable()  # long-running: collect as usual (main() turns it off for start-up)
@@ -79,7 +83,7 @@ def index(
     if as_json:
         write_json(report.as_dict())
     else:
-        render.report(report)
+        render.report(report, verbose=verbose)
     if report.failed:
         raise typer.Exit(1)
 

@@ -82,8 +82,9 @@ def hits(result: Any) -> None:
         last_episode = hit.episode_id
 
 
-def report(report: Any, verb: str = "Indexed into") -> None:
-    """An IndexReport: what was added, updated, removed, read and failed."""
+def report(report: Any, verb: str = "Indexed into", *, verbose: bool = False) -> None:
+    """An IndexReport: what was added, updated, removed, read and failed; ``verbose``: each
+    file read, with its reader and the speakers found in it."""
     out.print(
         f"{verb} {escape(report.index_dir)} with {escape(report.model)}"
         + (f" ({report.precision} vectors)" if report.precision != "fp32" else "")
@@ -102,6 +103,10 @@ def report(report: Any, verb: str = "Indexed into") -> None:
         out.print(f"  formats read: {fmts}")
     if report.episodes_removed:
         out.print(f"  episodes removed: {report.episodes_removed}")
+    if verbose:
+        for f in report.files:
+            speakers = ", ".join(f.speakers) if f.speakers else "none named"
+            out.print(f"  {escape(f.path)}: {escape(f.format)}; speakers: {escape(speakers)}")
     for w in report.warnings:
         err.print(f"[yellow]warning[/yellow] {escape(w.path)}: {escape(w.reason)}")
     if report.failed:

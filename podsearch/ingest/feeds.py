@@ -29,7 +29,7 @@ from ..core.models import Episode, episode_id_for
 from .feed_parse import REFUSED_PREFIX, Channel, FeedItem, TranscriptLink, parse_feed
 from .fetch import Fetched, FetchError, fetch, is_remote, local_path
 from .files import read_head
-from .readers import load_text, read_text
+from .readers import ReadResult, collecting, load_text, read_text
 
 DEFAULT_TIMEOUT = 15.0  # seconds per network operation
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # per transcript or chapters file
@@ -162,11 +162,12 @@ class _Reader:
             allow_private_network=self.allow_private_network,
         )
 
-    def parse(self, link: TranscriptLink, fetched: Fetched) -> Episode:
+    def parse(self, link: TranscriptLink, fetched: Fetched) -> ReadResult:
         name = Path(urlparse(link.url).path).name or "transcript"
         if not Path(name).suffix and link.type in _SUFFIX:
             name += _SUFFIX[link.type]
-        return read_text(load_text(fetched.path), name).episode
+        with collecting():  # the decoding warnings join the reader's
+            return read_text(load_text(fetched.path), name)
 
 
 def _source(url: str) -> str:
@@ -238,7 +239,8 @@ def _read_item(
             if known is not None and known(_source(link.url), digest):
                 result.unchanged.append(_source(link.url))
                 return
-            ep = reader.parse(link, fetched)
+            read = reader.parse(link, fetched)
+            ep = read.episode
             break
         except (FetchError, ReaderError) as e:
             tried.append((link.url, e.problem if isinstance(e, ReaderError) else str(e)))
@@ -252,6 +254,7 @@ def _read_item(
         result.warnings.append(FeedProblem(url, message))
     if chapters_problem:
         result.warnings.append(chapters_problem)
+    result.warnings.extend(FeedProblem(link.url, f"{item.label}: {w}") for w in read.warnings)
     ep.chapters = chapters
     _apply(ep, item, channel, link)
     ep.sources = [_source(link.url)]

@@ -18,7 +18,7 @@ from ..ingest.files import file_hash
 from ..store.index import Index
 from ..store.layout import home_dir, index_exists, writer_lock
 from .commit import commit
-from .report import FileFailure, IndexReport, Progress
+from .report import FileFailure, FileRead, IndexReport, Progress
 from .rows import episode_from_rows, stored_episodes
 
 
@@ -166,6 +166,7 @@ def _read_sources(
             return
         report.files_read += 1
         report.formats[fmt] = report.formats.get(fmt, 0) + 1
+        report.files.append(FileRead(src, fmt, ep.speakers))
         ep.sources, ep.source_hashes = [src], [h]
         if src in by_source:
             replaced.add(by_source[src])
@@ -176,7 +177,14 @@ def _read_sources(
 
     raw = [str(p) for p in paths]
     feeds = [p for p in raw if is_feed(p)]
-    files = list(iter_files(p for p in raw if p not in feeds))
+    files: list[Path] = []
+    for path in iter_files(p for p in raw if p not in feeds):
+        # A feed found inside a folder is read as a feed, as it is when named directly;
+        # only regular files are opened to look (a FIFO would block).
+        if str(path) not in raw and path.is_file() and is_feed(path):
+            feeds.append(str(path))
+        else:
+            files.append(path)
     for feed in feeds:
         items, same = _read_feed(feed, report, strict, fetch, lambda s, h: (s, h) in known)
         unchanged.update(by_source[src] for src in same)
@@ -224,6 +232,7 @@ def _read_one(
     except Exception as e:  # a reader's bug must not cost the other files their run
         _fail(report, name, f"could not be read ({type(e).__name__}: {e})", strict)
     else:
+        report.warnings.extend(FileFailure(name, w) for w in result.warnings)
         return result.episode, src, h, result.format
     return None
 

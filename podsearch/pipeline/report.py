@@ -16,6 +16,15 @@ class FileFailure:
 
 
 @dataclass
+class FileRead:
+    """A source read by this run: its reader and the speakers found in it."""
+
+    path: str
+    format: str
+    speakers: list[str] = field(default_factory=list)
+
+
+@dataclass
 class IndexReport:
     index_dir: str
     episodes_added: int = 0
@@ -31,6 +40,7 @@ class IndexReport:
     failed: list[FileFailure] = field(default_factory=list)
     warnings: list[FileFailure] = field(default_factory=list)  # read, but with a problem
     formats: dict[str, int] = field(default_factory=dict)
+    files: list[FileRead] = field(default_factory=list)  # every source read, in order
     seconds: float = 0.0
     model: str = ""
     precision: str = "fp32"  # of the index's passage vectors

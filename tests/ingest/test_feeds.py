@@ -449,3 +449,20 @@ def test_index_a_feed_over_http_through_the_cli(
         hits = json.loads(runner.invoke(app, ask).stdout)
         assert hits[0]["episode_title"] == "Rich formats" and hits[0]["chapter"] == "Intro"
         assert runner.invoke(app, ["rebuild", "--index", str(tmp_path / "idx")]).exit_code == 0
+
+
+def test_a_feed_transcripts_reading_warnings_are_the_feeds_warnings(tmp_path: Path) -> None:
+    srt = "1\n00:00:01,000 --> 00:00:04,000\nAnna Lopez: The tomatoes are señor sized.\n"
+    (tmp_path / "a.srt").write_bytes(srt.encode("cp1252"))
+    (tmp_path / "feed.atom").write_text(
+        '<feed xmlns="http://www.w3.org/2005/Atom" '
+        'xmlns:podcast="https://podcastindex.org/namespace/1.0">'
+        "<title>Garden Show</title><entry><title>Tomatoes</title><id>urn:x:2</id>"
+        '<podcast:transcript url="a.srt" type="application/x-subrip"/></entry></feed>',
+        "utf-8",
+    )
+    result = read_feed(tmp_path / "feed.atom", cache_dir=tmp_path / "c")
+    assert [fe.episode.turns[0].text for fe in result.episodes] == ["The tomatoes are señor sized."]
+    assert [w.problem for w in result.warnings] == [
+        'episode "Tomatoes": not UTF-8: read as cp1252 (guessed by charset-normalizer)'
+    ]

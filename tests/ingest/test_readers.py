@@ -212,7 +212,6 @@ def test_plain_text_malformed_time() -> None:
         ("empty.txt", "file is empty"),
         ("blank.txt", "file is empty"),
         ("binary.txt", "file is binary"),
-        ("bad_utf8.txt", "not valid UTF-8"),
         ("bad.json", r"invalid JSON at line 3 column 31: Expecting ',' delimiter"),
         ("unknown_shape.json", "JSON is not a known transcript shape"),
         ("unknown.html", "unrecognised transcript format"),
@@ -222,6 +221,12 @@ def test_bad_input_is_one_clear_reader_error(name: str, problem: str) -> None:
     with pytest.raises(ReaderError, match=problem) as err:
         read_file(FIXTURES / name)
     assert str(err.value).startswith(str(FIXTURES / name) + ": ")
+
+
+def test_latin1_text_is_read_with_the_guess_as_a_warning() -> None:
+    result = read_file(FIXTURES / "bad_utf8.txt")  # "café" in Latin-1: was refused
+    assert "café au lait" in result.episode.turns[0].text
+    assert result.warnings == ["not UTF-8: read as cp1252 (guessed by charset-normalizer)"]
 
 
 def test_unknown_format_is_its_own_error_class() -> None:

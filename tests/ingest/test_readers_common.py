@@ -15,6 +15,7 @@ from podsearch.ingest.readers._common import (
     split_speaker_prefix,
     strip_trailer,
 )
+from podsearch.ingest.readers._labels import Opener, find_openers
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "readers"
 
@@ -155,3 +156,32 @@ def test_plain_text_may_open_with_an_angle_bracket_aside(tmp_path: Path) -> None
     path = tmp_path / "aside.txt"
     path.write_text("<laughs> Bob: That was great.\n", encoding="utf-8")
     assert read_file(path).format == "text"
+
+
+# Which label-like openings of a file are speakers (issue 19 defect 3).
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (["Subtitles: @someone", "text"], [None, None]),  # a single credit
+        (["Bob: hi", "Alice: hello"], ["Bob", "Alice"]),  # the file labels two names
+        (["Clem: one", "more", "Clem: two"], ["Clem", None, "Clem"]),  # seen twice
+        (["APPENDIX: a heading, in text"], [None]),
+        (["Speaker 3: diarized"], ["Speaker 3"]),
+        (["Bob Builder: two words"], ["Bob Builder"]),
+        (["[Music] plays", "[Applause]"], [None, None]),  # sound tags are not speakers
+        (["[Ann] hello there"], ["Ann"]),
+        (["Note: and", "Question: so"], [None, None]),
+    ],
+)
+def test_trusted_labels(lines: list[str], expected: list[str | None]) -> None:
+    found = find_openers(lines)
+    assert [o.speaker if o else None for o in found] == expected
+
+
+def test_labels_in_capitals_are_speakers_in_captions() -> None:
+    texts = ["NARRATOR: It began at sea.", "- Who goes?\n- A friend.", "WOMAN ( gasping ): Oh!"]
+    assert find_openers(texts, subtitles=True) == [
+        Opener("NARRATOR", "It began at sea."),
+        Opener(None, "Who goes?\nA friend."),  # dialogue: an unnamed speaker, dashes dropped
+        Opener("WOMAN", "Oh!"),  # a stage direction after the name is not part of it
+    ]

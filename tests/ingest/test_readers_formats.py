@@ -158,7 +158,7 @@ def test_assemblyai_malformed_time_and_status(tmp_path: Path) -> None:
 
 def test_deepgram_paragraphs_sentences_and_speakers() -> None:
     ep = read("deepgram.json", "deepgram_json")
-    assert [t.speaker for t in ep.turns] == ["Speaker 1", "Speaker 2"]  # 0-based ids shown from 1
+    assert [t.speaker for t in ep.turns] == ["Speaker 0", "Speaker 1"]  # as Deepgram numbers them
     assert ep.turns[1].text == "Thank you. Great to be here."
     assert cues(ep) == [(0.1, 1.0), (1.2, 3.2), (3.6, 4.2), (4.4, 6.0)]
     assert ep.language == "en"
@@ -167,8 +167,8 @@ def test_deepgram_paragraphs_sentences_and_speakers() -> None:
 def test_deepgram_words_use_punctuated_words() -> None:
     ep = read("deepgram_words.json", "deepgram_json")
     assert [(t.speaker, t.text) for t in ep.turns] == [
-        ("Speaker 1", "So what now?"),
-        ("Speaker 2", "Well, we wait."),
+        ("Speaker 0", "So what now?"),
+        ("Speaker 1", "Well, we wait."),
     ]
     assert cues(ep) == [(0.0, 0.7), (1.0, 1.9)]
 
@@ -176,8 +176,8 @@ def test_deepgram_words_use_punctuated_words() -> None:
 def test_deepgram_utterances() -> None:
     ep = read("deepgram_utterances.json", "deepgram_json")
     assert [(t.speaker, t.text, t.start, t.end) for t in ep.turns] == [
-        ("Speaker 2", "Hi there.", 0.5, 1.5),
-        ("Speaker 1", "Hello.", 2.0, 2.75),
+        ("Speaker 1", "Hi there.", 0.5, 1.5),
+        ("Speaker 0", "Hello.", 2.0, 2.75),
     ]
 
 

@@ -8,7 +8,7 @@ Detection looks at the content first; the file extension only breaks ties.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
@@ -20,20 +20,28 @@ from . import (
     apple_ttml,
     assemblyai_json,
     deepgram_json,
+    dfxp,
+    json_cues,
+    markdown_bold_labels,
     markdown_speakers,
     markdown_transcript,
     podcasting_html,
     podcasting_json,
     srt,
     text,
+    timed_lines,
+    w3c_ttml,
     webvtt,
     whisper_json,
     youtube_json3,
 )
+from ._decode import decode_bytes
+from ._warnings import collecting
 
 # Order matters only for equal scores: more specific formats first.
 READERS: list[ModuleType] = [
     markdown_speakers,
+    markdown_bold_labels,
     markdown_transcript,
     webvtt,
     srt,
@@ -41,9 +49,13 @@ READERS: list[ModuleType] = [
     assemblyai_json,
     deepgram_json,
     youtube_json3,
+    json_cues,
     whisper_json,
     apple_ttml,
+    w3c_ttml,
+    dfxp,
     podcasting_html,
+    timed_lines,
     text,
 ]
 
@@ -52,8 +64,12 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 
 @dataclass
 class ReadResult:
+    """A file read: its episode, the reader's name, and warnings about the file (an encoding
+    guessed, bad bytes replaced, cues skipped, a time unit detected) for the user to see."""
+
     episode: Episode
     format: str
+    warnings: list[str] = field(default_factory=list)
 
 
 def reader_names() -> list[str]:
@@ -74,17 +90,7 @@ def load_text(path: str | os.PathLike[str]) -> str:
         raise ReaderError(p, f"cannot read file: {e.strerror or e}") from e
     if not data.strip():
         raise ReaderError(p, "file is empty")
-    if b"\x00" in data[:8192]:
-        raise ReaderError(p, "file is binary, not a text transcript")
-    try:
-        text_ = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        try:
-            text_ = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else None
-        except UnicodeDecodeError:
-            text_ = None
-        if text_ is None:
-            raise ReaderError(p, f"not valid UTF-8 text (bad byte at offset {e.start})") from e
+    text_ = decode_bytes(data, p)
     return text_.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -118,23 +124,25 @@ def get_reader(name: str) -> ModuleType:
 def read_file(path: str | os.PathLike[str], format: str | None = None) -> ReadResult:
     """Read one transcript file into an Episode, detecting its format unless one is given."""
     p = Path(path)
-    return read_text(load_text(p), p, format)
+    with collecting():  # shared with read_text's: decoding warnings come first
+        return read_text(load_text(p), p, format)
 
 
 def read_text(text_: str, path: str | os.PathLike[str], format: str | None = None) -> ReadResult:
     """Read transcript text already loaded; ``path`` names it (its suffix breaks ties)."""
     p = Path(path)
-    reader = get_reader(format) if format else detect(text_, p)
-    try:
-        episode = reader.read(text_, p)
-    except ReaderError:
-        raise
-    except (ValueError, KeyError, TypeError, IndexError, ArithmeticError, RecursionError) as e:
-        # ArithmeticError: a frame rate of 0, a 400-digit time; RecursionError: deep nesting.
-        raise ReaderError(p, f"malformed {reader.NAME} transcript: {e}") from e
+    with collecting() as warnings:
+        reader = get_reader(format) if format else detect(text_, p)
+        try:
+            episode = reader.read(text_, p)
+        except ReaderError:
+            raise
+        except (ValueError, KeyError, TypeError, IndexError, ArithmeticError, RecursionError) as e:
+            # ArithmeticError: a frame rate of 0, a 400-digit time; RecursionError: deep nesting.
+            raise ReaderError(p, f"malformed {reader.NAME} transcript: {e}") from e
     if not episode.turns:
         raise ReaderError(p, f"no transcript text found ({reader.NAME} format)")
     validate_episode(episode, p)  # one check after every reader: finite times, valid text
     episode.sources = [str(p)]
     episode.formats = [reader.NAME]
-    return ReadResult(episode, reader.NAME)
+    return ReadResult(episode, reader.NAME, list(warnings))

@@ -14,7 +14,7 @@ from ...core.models import EXACT, LABELLED, UNTIMED, Cue, Episode, Turn, episode
 Piece = tuple[str | None, float | None, float | None, str]
 
 # First words of "Word:" line openings that are headings or sentences, not speaker names.
-_NOT_SPEAKERS = set(
+NOT_SPEAKERS = set(
     """note notes question answer q a update warning edit source transcript summary chapter
     episode music applause laughter intro outro title date published podcast description
     speakers url link links tags keywords disclaimer sponsor sponsors timestamps tip important
@@ -31,12 +31,12 @@ _PLAIN_LABEL = re.compile(r"([^\s:][^:\n]{0,39}):(?:\s+|$)")
 _UNKNOWN = {"", "unknown", "unknown speaker", "unidentified", "unidentified speaker", "?"}
 
 
-def _is_name(name: str) -> bool:
+def is_name(name: str) -> bool:
     words = name.split()
     if not 1 <= len(words) <= 4 or not words[0][:1].isalpha():
         return False
-    if words[0].casefold() in _NOT_SPEAKERS:
-        return False
+    if words[0].casefold() in NOT_SPEAKERS and not (len(words) > 1 and name.isupper()):
+        return False  # "Note: ..." is a heading; "FIRST MATE:" is a caption's speaker
     for i, w in enumerate(words):
         if w.casefold() in _TITLES or re.fullmatch(r"([A-Z]\.)+", w):
             continue  # "Dr." and initials are the only words allowed a dot
@@ -52,10 +52,10 @@ def split_speaker_prefix(text: str) -> tuple[str | None, str]:
     s = text.lstrip()
     m = _BRACKET_LABEL.match(s)
     if m and m.group(1).strip() and not re.fullmatch(r"[\d:.,\s]+", m.group(1)):
-        if m.group(1).split()[0].casefold() not in _NOT_SPEAKERS:
+        if m.group(1).split()[0].casefold() not in NOT_SPEAKERS:
             return m.group(1).strip(), s[m.end() :]
     m = _PLAIN_LABEL.match(s)
-    if m and _is_name(m.group(1).strip()):
+    if m and is_name(m.group(1).strip()):
         return m.group(1).strip(), s[m.end() :]
     return None, text
 
@@ -164,27 +164,3 @@ def strip_trailer(lines: list[str]) -> tuple[list[str], bool]:
         cut -= 1
     truncated = any(_TRUNCATED.search(ln) for ln in lines[cut:])
     return lines[:cut], truncated
-
-
-def label_lines(lines: list[str]) -> list[tuple[int, str | None, str]]:
-    """(line index, speaker, text) for the non-blank lines of an untimed text transcript.
-
-    A "Name:" label holds for the following unlabelled lines of its paragraph; a blank line
-    ends it, unless the label stood alone on its line (a heading for the next paragraph).
-    """
-    out: list[tuple[int, str | None, str]] = []
-    speaker: str | None = None
-    label_alone = False
-    for i, line in enumerate(lines):
-        if not line.strip():
-            if not label_alone:
-                speaker = None
-            continue
-        name, rest = split_speaker_prefix(line)
-        if name is not None:
-            speaker, label_alone = normalize_speaker(name), not rest.strip()
-        else:
-            label_alone = False
-        if rest.strip():
-            out.append((i, speaker, rest.strip()))
-    return out

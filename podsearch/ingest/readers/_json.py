@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -11,13 +12,20 @@ from typing import Any
 from ...core.errors import ReaderError
 from ...core.text import parse_timestamp
 from ._common import normalize_date
+from ._warnings import warn
+
+# How a JSON document opens: an object with a key, or an array of objects or strings. Text that
+# opens like this is JSON even when it is truncated, so it fails as JSON instead of being
+# indexed as plain text; "{laughs} ..." or "[Music] ..." do not open like this.
+_JSON_OPENING = re.compile(r'\A\s*(\{\s*("|\}\s*\Z)|\[\s*(\{|"|\]\s*\Z))')
+_JSON_SUFFIXES = {".json", ".json3"}
 
 
 def looks_like_json(text: str, path: Path) -> bool:
-    """True when the content (or, for broken JSON, the .json extension) says JSON."""
-    s = text.strip()
-    if path.suffix.lower() == ".json":
+    """True when the content (or, for broken JSON, a .json/.json3 extension) says JSON."""
+    if path.suffix.lower() in _JSON_SUFFIXES or _JSON_OPENING.match(text):
         return True
+    s = text.strip()
     return (s[:1], s[-1:]) in {("{", "}"), ("[", "]")} and parse_json(text) is not None
 
 
@@ -84,3 +92,44 @@ def json_meta(data: object) -> dict[str, Any]:
     if normalize_date(date):
         meta["published"] = normalize_date(date)
     return meta
+
+
+# Longer than any episode: a larger time in "seconds" is in milliseconds (issue 14 caps times
+# at 48 h as well).
+MAX_SECONDS = 48 * 3600
+# Fewer words per second than this over the whole span is not speech: the times are
+# milliseconds (a 3-minute clip in ms spans 180000, "50 hours" for a few hundred words).
+_MIN_WORDS_PER_SECOND = 0.05
+
+
+def in_seconds(pieces: list[Any], integers: bool) -> list[Any]:
+    """(speaker, start, end, text) pieces with their times in seconds, the unit detected
+    from the data: milliseconds when the largest time exceeds any plausible episode length
+    in seconds, or when the times are all integers and as seconds would give far too few
+    words per second. A unit detected as milliseconds is reported as a warning."""
+    times = [t for p in pieces for t in (p[1], p[2]) if t is not None]
+    if not times:
+        return pieces
+    largest, span = max(times), max(times) - min(times)
+    words = sum(len(p[3].split()) for p in pieces)
+    if largest > MAX_SECONDS:
+        why = f"the largest, {largest:g}, would be {largest / 3600:.0f} h as seconds"
+    elif integers and span > 0 and words / span < _MIN_WORDS_PER_SECOND:
+        why = f"as seconds, {words} words would span {span / 3600:.1f} h"
+    else:
+        return pieces
+    warn(f"times read as milliseconds ({why})")
+
+    def ms(t: float | None) -> float | None:
+        return None if t is None else t / 1000
+
+    return [(sp, ms(a), ms(b), text) for sp, a, b, text in pieces]
+
+
+UNKNOWN_SHAPE = (
+    "JSON is not a known transcript shape. Known: Whisper/WhisperX "
+    '{"segments": [{"start", "end", "text"}]}; an array of {"start", "end", "text", "speaker"?} '
+    '(seconds or milliseconds); Podcasting 2.0 {"segments": [{"startTime", "endTime", "body"}]}; '
+    'AssemblyAI {"utterances"} or {"words"}; Deepgram {"results": {"channels"}}; '
+    'YouTube json3 {"events": [{"tStartMs", "segs"}]}'
+)

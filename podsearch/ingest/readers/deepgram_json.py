@@ -3,8 +3,9 @@
 Read from, in order of preference: ``results.channels[0].alternatives[0].paragraphs``
 (speaker paragraphs of timed sentences), ``results.utterances``, the alternative's ``words``
 (``punctuated_word`` preferred), else its bare ``transcript`` (untimed). Times are seconds.
-Diarized speakers are numbers counted from 0 and are shown counting from 1: speaker 0 is
-"Speaker 1". Only the first channel is read.
+Diarized speakers are numbers counted from 0 and are shown as Deepgram numbers them: speaker 0
+is "Speaker 0", as in Deepgram's own tools (and in the other files a user has of the episode).
+Only the first channel is read.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def detect(text: str, path: Path) -> float:
 
 
 def _speaker(item: Mapping[str, Any]) -> str | None:
-    return anonymous_speaker(item.get("speaker"), zero_based=True)
+    return anonymous_speaker(item.get("speaker"))
 
 
 def _from_paragraphs(paras: list[Any], path: Path) -> list[Piece]:

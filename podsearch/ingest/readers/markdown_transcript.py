@@ -2,7 +2,7 @@
 
 The transcript is one utterance per line (or paragraphs), usually without speakers or times.
 Lines with a "Name:" label are that speaker's; the label holds for the rest of its paragraph
-(see ``_common.label_lines``). Unlabelled text has speaker None, and consecutive pieces of one
+(see ``_labels.label_lines``). Unlabelled text has speaker None, and consecutive pieces of one
 speaker (None included) coalesce into one turn: the chunker later splits it at sentences.
 The section ends at the next "## " heading; deeper headings inside it are skipped.
 """
@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ...core.errors import ReaderError
 from ...core.models import Episode, Person
-from ._common import coalesce, label_lines, make_episode, normalize_date, strip_trailer
+from ._common import coalesce, make_episode, normalize_date, strip_trailer
+from ._labels import label_lines
 
 NAME = "markdown_transcript"
 EXTENSIONS = {".md", ".markdown", ".txt"}
@@ -45,7 +46,9 @@ def detect(text: str, path: Path) -> float:
     return 0.85 if re.search(r"^#\s+\S", head, re.MULTILINE) else 0.6
 
 
-def _meta(lines: list[str]) -> dict[str, object]:
+def header_meta(lines: list[str]) -> dict[str, object]:
+    """Episode metadata from "# Title" and "**Key:** value" lines (shared with
+    ``markdown_bold_labels``)."""
     meta: dict[str, object] = {}
     people: list[Person] = []
     for line in lines:
@@ -93,4 +96,4 @@ def read(text: str, path: Path) -> Episode:
         body.append("" if line.lstrip().startswith("#") else line)
     body, truncated = strip_trailer(body)
     pieces = [(speaker, None, None, t) for _, speaker, t in label_lines(body)]
-    return make_episode(path, coalesce(pieces), truncated=truncated, **_meta(lines[:start]))
+    return make_episode(path, coalesce(pieces), truncated=truncated, **header_meta(lines[:start]))

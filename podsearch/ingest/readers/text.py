@@ -18,8 +18,9 @@ from pathlib import Path
 from ...core.errors import ReaderError
 from ...core.models import Episode
 from ...core.text import parse_timestamp
-from ._common import Piece, coalesce, label_lines, make_episode, strip_trailer
+from ._common import Piece, coalesce, make_episode, strip_trailer
 from ._json import looks_like_json
+from ._labels import label_lines
 
 NAME = "text"
 EXTENSIONS = {".txt", ".text"}

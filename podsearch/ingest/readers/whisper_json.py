@@ -1,9 +1,11 @@
 """Whisper and WhisperX JSON: {"text", "segments": [{start, end, text, speaker?}], "language"?}.
 
 Consecutive segments of one speaker (WhisperX labels such as "SPEAKER_00"; None when absent)
-coalesce into a turn with one cue per segment. A bare list of segments is accepted too.
+coalesce into a turn with one cue per segment. A bare array of segments is ``json_cues``'s.
+Times are seconds, unless the data says milliseconds (``_json.in_seconds``, with a warning).
 This reader also claims any other JSON at a low score, so that invalid JSON or an unknown
-JSON shape gets a clear error instead of "unrecognised format".
+JSON shape gets a clear error (listing every shape podsearch reads) instead of
+"unrecognised format".
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from ...core.errors import ReaderError
 from ...core.models import Episode
 from ._common import Piece, coalesce, make_episode, normalize_speaker
 from ._json import (
+    UNKNOWN_SHAPE,
+    in_seconds,
     json_meta,
     load_json,
     looks_like_json,
@@ -37,19 +41,16 @@ def detect(text: str, path: Path) -> float:
     """Segments with "start"/"end"/"text"; any other JSON-looking text at 0.2."""
     if not looks_like_json(text, path):
         return 0.0
-    return 0.95 if _is_ours(segments_of(parse_json(text))) else 0.2
+    data = parse_json(text)
+    return 0.95 if isinstance(data, Mapping) and _is_ours(segments_of(data)) else 0.2
 
 
 def read(text: str, path: Path) -> Episode:
     """Turns of consecutive same-speaker segments, one cue per segment."""
     data = load_json(text, path)
     segs = segments_of(data)
-    if not _is_ours(segs):
-        raise ReaderError(
-            path,
-            'JSON is not a known transcript shape: expected "segments" whose items have '
-            '"start"/"end"/"text" (Whisper) or "startTime"/"body" (Podcasting 2.0)',
-        )
+    if not isinstance(data, Mapping) or not _is_ours(segs):
+        raise ReaderError(path, UNKNOWN_SHAPE)
     pieces: list[Piece] = []
     for i, seg in enumerate(segs or []):
         if not isinstance(seg, Mapping):
@@ -67,4 +68,5 @@ def read(text: str, path: Path) -> Episode:
                 body,
             )
         )
-    return make_episode(path, coalesce(pieces), **json_meta(data))
+    integers = all(isinstance(s.get(k), int) for s in segs or [] for k in ("start", "end"))
+    return make_episode(path, coalesce(in_seconds(pieces, integers)), **json_meta(data))

@@ -1,0 +1,22 @@
+"""W3C TTML (``http://www.w3.org/ns/ttml``) captions and transcripts, ``ttm:agent`` speakers or
+"NAME:" caption labels. Read by ``_ttml``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...core.models import Episode
+from ._ttml import flavour, read_ttml
+
+NAME = "w3c_ttml"
+EXTENSIONS = {".ttml", ".xml"}
+
+
+def detect(text: str, path: Path) -> float:
+    """Certain for a <tt> root of this flavour (see ``_ttml.flavour``)."""
+    found = flavour(text, path)
+    return found[1] if found and found[0] == NAME else 0.0
+
+
+def read(text: str, path: Path) -> Episode:
+    return read_ttml(text, path)
