@@ -19,11 +19,19 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .query.types import AskRequest, AskResult, Filters, Hit
-from .store.layout import default_index_dir, index_exists
+from .store.layout import index_exists
+from .store.location import (
+    SAMPLE,
+    USER,
+    Location,
+    check_readable,
+    check_writable,
+    resolve_location,
+    sample_location,
+)
 
 if TYPE_CHECKING:
     from .cite.styles import StyledCitation
@@ -38,7 +46,8 @@ OnWait = Callable[[str], None]
 
 class Library:
     """A podcast library: the index at ``path`` (default: ``$PODSEARCH_INDEX``, else
-    ``indexes/default``).
+    ``./indexes/default`` when it exists, else the per-user data directory; see
+    ``store.location``). ``location`` says which rule chose the path and why.
 
     ``embedder``: embed passages and questions with this object instead of the index's model
     (tests, custom backends; see ``embed.factory.register_backend`` for a named one).
@@ -53,7 +62,8 @@ class Library:
         embedder: Embedder | None = None,
         long_lived: bool = False,
     ) -> None:
-        self.path = Path(path) if path is not None else default_index_dir()
+        self.location: Location = resolve_location(path)
+        self.path = self.location.path
         self.embedder = embedder
         self.long_lived = long_lived
         self._index: Index | None = None
@@ -67,6 +77,42 @@ class Library:
     def exists(self) -> bool:
         """Whether an index has been built at ``path``."""
         return index_exists(self.path)
+
+    @property
+    def is_sample(self) -> bool:
+        """Whether this is the bundled sample library, standing in for a library that does
+        not exist yet (see ``find``)."""
+        return self.location.rule == SAMPLE
+
+    @classmethod
+    def find(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        embedder: Embedder | None = None,
+        long_lived: bool = False,
+    ) -> Library:
+        """The library a reading command works on: the one at ``path``, else the one the
+        location rules find (``store.location``). When no path was given and no library
+        exists at all, the bundled sample library (``is_sample``; it may still need
+        ``install_sample()``). A path the user named that holds no library raises
+        InvalidRequestError naming the path and the command that creates it: nothing is
+        substituted for it, and nothing is created."""
+        location = resolve_location(path)
+        if location.rule == USER and not index_exists(location.path):
+            location = sample_location()
+        elif location.rule != USER:
+            check_readable(location)
+        lib = cls(location.path, embedder=embedder, long_lived=long_lived)
+        lib.location = location
+        return lib
+
+    @classmethod
+    def find_sample(cls, *, embedder: Embedder | None = None) -> Library:
+        """The bundled sample library's own folder (installed or not)."""
+        lib = cls(sample_location().path, embedder=embedder)
+        lib.location = sample_location()
+        return lib
 
     # ------------------------------------------------------------------ reading
 
@@ -201,10 +247,11 @@ class Library:
         return list_speakers(self.open())
 
     def status(self) -> dict[str, Any]:
-        """Model, counts, size, vector index, build time, and sources changed since."""
+        """Model, counts, size, vector index, build time, sources changed since, and the
+        ``location`` (path, rule, reason: why this library was used)."""
         from .query.catalog import index_status
 
-        return index_status(self.open())
+        return {**index_status(self.open()), "location": self.location.as_dict()}
 
     # ------------------------------------------------------------------ writing
 
@@ -229,6 +276,7 @@ class Library:
         gone. ``model`` and ``precision`` are pinned by the first build."""
         from .pipeline.build import index_paths
 
+        check_writable(self.path)
         return index_paths(
             [os.path.expanduser(str(p)) for p in paths],
             self.path,
@@ -244,11 +292,12 @@ class Library:
             fetch={"timeout": timeout, "max_bytes": max_bytes},
         )
 
-    def install_sample(self, progress: Progress | None = None) -> IndexReport:
-        """Index the bundled sample library (two transcripts of one real episode)."""
+    def install_sample(self, progress: Progress | None = None, *, wait: bool = True) -> IndexReport:
+        """Index the bundled sample library (two transcripts of one real episode) into this
+        library; unchanged sample files are not indexed again."""
         from .ingest.files import sample_paths
 
-        return self.index(sample_paths(), progress=progress)
+        return self.index(sample_paths(), progress=progress, wait=wait)
 
     def rebuild(
         self,

@@ -10,7 +10,7 @@ import typer
 from ..query.types import Filters  # at run time: filter_options reads the annotation
 from . import render
 from .options import CiteOpt, IndexOpt, JsonOpt, ModeOpt, QueryModelOpt, TopOpt, filter_options
-from .options import library as open_library
+from .options import reading_library as open_library
 from .output import err, errors, escape, notices, progress_printer, write_json
 
 if TYPE_CHECKING:
@@ -19,17 +19,23 @@ if TYPE_CHECKING:
 
 
 def ensure_index(library: Library) -> None:
-    """Build the bundled sample library when the chosen index does not exist yet."""
-    if library.exists:
+    """When ``library`` is the bundled sample (no library of the user's exists yet), say so
+    on stderr, and install it first if needed. Any other library is left as it is."""
+    if not library.is_sample:
         return
+    if not library.exists:
+        err.print(
+            "No library yet: installing the bundled sample library (2 transcripts of one "
+            f"episode) into {escape(str(library.path))}."
+        )
+        report = library.install_sample(progress=progress_printer())
+        err.print(
+            f"Sample library ready: {report.episodes_total} episode(s), "
+            f"{report.passages_total} passages ({report.seconds:.1f} s)."
+        )
     err.print(
-        f"No index at {escape(str(library.path))}: building the bundled sample library into it "
-        "first (2 transcripts of one episode). Use 'podsearch index PATH' for your own."
-    )
-    report = library.install_sample(progress=progress_printer())
-    err.print(
-        f"Sample library ready: {report.episodes_total} episode(s), "
-        f"{report.passages_total} passages ({report.seconds:.1f} s)."
+        "[yellow]Note:[/yellow] answering from the bundled sample library, not your "
+        "transcripts: 'podsearch index PATH' makes your library."
     )
 
 

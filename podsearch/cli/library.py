@@ -17,6 +17,7 @@ from .options import (
     PrecisionOpt,
     check_precision_option,
     library,
+    reading_library,
 )
 from .output import err, errors, escape, out, progress_printer, waiting, write_json
 
@@ -54,8 +55,11 @@ def index(
     """Add transcripts or feeds to an index; unchanged files are skipped."""
     gc.enable()  # long-running: collect as usual (main() turns it off for start-up)
     check_precision_option(precision)
+    lib = library(index)
+    if index is None:
+        err.print(f"[dim]Library {escape(str(lib.path))}: {escape(lib.location.reason)}[/dim]")
     with errors():
-        report = library(index).index(
+        report = lib.index(
             paths,
             model=model,
             strict=strict,
@@ -74,6 +78,25 @@ def index(
         render.report(report)
     if report.failed:
         raise typer.Exit(1)
+
+
+def sample(
+    index: IndexOpt = None,
+    as_json: JsonOpt = False,
+    no_wait: NoWaitOpt = False,
+) -> None:
+    """Install (or bring up to date) the bundled sample library: two transcripts of one
+    real episode. It answers only while no library of yours exists."""
+    gc.enable()
+    from ..api import Library
+
+    with errors():
+        lib = Library(index) if index is not None else Library.find_sample()
+        report = lib.install_sample(progress=progress_printer(), wait=not no_wait)
+    if as_json:
+        out.print_json(data=report.as_dict())
+    else:
+        render.report(report)
 
 
 def rebuild(
@@ -147,14 +170,28 @@ def remove(
 
 
 def status(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
-    """Model, counts, size, vector index, last build, and whether sources changed since."""
+    """Which library is used and why; model, counts, size, vector index, last build, and
+    whether sources changed since."""
+    lib = reading_library(index)
+    if not lib.exists:  # only the sample can be missing here (Library.find)
+        if as_json:
+            write_json({"location": lib.location.as_dict(), "exists": False})
+            return
+        out.print(f"[bold]{escape(str(lib.path))}[/bold]  not installed yet")
+        out.print(f"  library: {escape(lib.location.reason)}")
+        out.print(
+            "  'podsearch sample' installs it (any ask does too); "
+            "'podsearch index PATH' makes your own."
+        )
+        return
     with errors():
-        st = library(index).status()
+        st = lib.status()
     if as_json:
         write_json(st)
         return
     c = st["counts"]
     out.print(f"[bold]{escape(st['index'])}[/bold]  generation {escape(st['generation'])}")
+    out.print(f"  library: {escape(st['location']['reason'])}")
     dims = f"{st['model']['dimension']} dims, {st['model'].get('precision', 'fp32')} vectors"
     out.print(f"  model: {escape(st['model']['name'])} ({dims})")
     out.print(
@@ -180,8 +217,9 @@ def status(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
 
 def episodes(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """List the indexed episodes."""
+    lib = reading_library(index)
     with errors():
-        items = library(index).episodes()
+        items = lib.episodes()
     if as_json:
         write_json(items)
         return
@@ -203,8 +241,9 @@ def speakers(ctx: typer.Context, index: IndexOpt = None, as_json: JsonOpt = Fals
     """List speakers with their aliases, turn counts and a sample line."""
     if ctx.invoked_subcommand is not None:
         return
+    lib = reading_library(index)
     with errors():
-        items = library(index).speakers()
+        items = lib.speakers()
     if as_json:
         write_json(items)
         return

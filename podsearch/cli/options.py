@@ -18,7 +18,8 @@ IndexOpt = Annotated[
     Path | None,
     typer.Option(
         "--index",
-        help="Index directory (default: $PODSEARCH_INDEX, else indexes/default).",
+        help="Library (index directory). Default: $PODSEARCH_INDEX, else ./indexes/default "
+        "if it exists, else the per-user data folder ('podsearch status' says which).",
         show_default=False,
     ),
 ]
@@ -121,7 +122,18 @@ def check_precision_option(precision: str | None) -> None:
 
 
 def library(index: Path | None) -> Library:
-    """The library a command works on: ``--index``, else the default location."""
+    """The library a writing command works on: ``--index``, else the default location."""
     from ..api import Library
 
     return Library(index)
+
+
+def reading_library(index: Path | None) -> Library:
+    """The library a reading command works on (``Library.find``): an existing one, or the
+    bundled sample when none exists and no path was given. Usage errors exit 2."""
+    from ..api import Library
+    from .output import errors
+
+    with errors():
+        return Library.find(index)
+    raise AssertionError("unreachable")  # errors() exits

@@ -60,7 +60,8 @@ def errors() -> Iterator[None]:
     try:
         yield
     except InvalidRequestError as e:
-        raise typer.BadParameter(e.problem, param_hint=f"'{e.option}'") from None
+        err.print(f"[red]Error:[/red] {escape(e.option)}: {escape(e.problem)}")
+        raise typer.Exit(2) from None
     except PodsearchError as e:
         err.print(f"[red]Error:[/red] {escape(str(e))}")
         raise typer.Exit(1) from None

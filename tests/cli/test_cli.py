@@ -148,11 +148,16 @@ def test_episodes_and_speakers(library_index: Path) -> None:
     assert "Ada Chen" in human.stdout
 
 
-def test_missing_index_is_one_line_error(tmp_path: Path) -> None:
-    result = invoke("episodes", "--index", tmp_path / "nothing")
-    assert result.exit_code == 1
-    assert "no index" in result.stderr and "podsearch index" in result.stderr
+@pytest.mark.parametrize("command", [("episodes",), ("ask", "anything"), ("status",)])
+def test_missing_index_is_one_line_usage_error(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """A typo'd --index is an error naming the path and the command that creates it; nothing
+    is created, no sample is substituted."""
+    missing = tmp_path / "nothing"
+    result = invoke(*command, "--index", missing)
+    assert result.exit_code == 2
+    assert str(missing) in result.stderr and "podsearch index" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_bad_mode_is_rejected(library_index: Path) -> None:
@@ -185,15 +190,23 @@ def test_help_does_not_import_torch() -> None:
 
 
 @pytest.mark.slow
-def test_sample_library_with_real_model(tmp_path: Path) -> None:
-    """The README's main job: a fresh index is built from the bundled sample, then answered."""
-    index = tmp_path / "default"
-    result = invoke("ask", "what did Clem say about distillation", "--index", index, "--json")
+def test_sample_library_with_real_model(
+    tmp_path: Path, user_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's main job: with no library anywhere, the bundled sample is installed in
+    its own folder and answers, and every answer says it came from the sample."""
+    monkeypatch.chdir(tmp_path)
+    result = invoke("ask", "what did Clem say about distillation", "--json")
     assert result.exit_code == 0, result.output
-    assert "sample library" in result.stderr
+    assert "installing the bundled sample" in result.stderr
+    assert "answering from the bundled sample library" in result.stderr
     hits = json.loads(result.stdout)
     assert "distillation" in hits[0]["text"]
     assert any(Path(s).name.startswith("001_") for s in hits[0]["sources"])
+    assert (user_data / "podsearch" / "sample" / "manifest.json").is_file()
+    assert list(tmp_path.iterdir()) == []  # nothing written where the command ran
+    again = invoke("ask", "open source", "--json")
+    assert "installing" not in again.stderr and "bundled sample library" in again.stderr
 
 
 @pytest.mark.parametrize("command", ["ask", "export"])
