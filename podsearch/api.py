@@ -178,6 +178,7 @@ class Library:
         episode: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        include_undated: bool = False,
         context: int = 0,
         group: str | None = None,
         cite: str | None = None,
@@ -187,7 +188,8 @@ class Library:
 
         ``question`` is the question's text (the keyword arguments say how to answer it) or
         a whole ``AskRequest``. Filters: ``speaker`` (one name or several), ``podcast``,
-        ``episode`` (id, title words or file name), ``since``/``until`` (YYYY-MM-DD).
+        ``episode`` (id, title words or file name), ``since``/``until`` (YYYY-MM-DD and other
+        common forms; ``include_undated`` keeps episodes without a date).
         ``mode``: hybrid, semantic or lexical; ``context``: turns before and after each hit;
         ``group="episode"``: each episode's hits together; ``cite``: a citation style for
         every hit. Raises InvalidRequestError for a bad option."""
@@ -197,7 +199,7 @@ class Library:
             speakers = [speaker] if isinstance(speaker, str) else list(speaker or [])
             request = AskRequest(
                 question=question,
-                filters=Filters(tuple(speakers), podcast, episode, since, until),
+                filters=Filters(tuple(speakers), podcast, episode, since, until, include_undated),
                 top=top,
                 mode=mode,
                 context=context,

@@ -110,6 +110,7 @@ def ask(
         if result is None:
             ensure_index(library)
             result = library.ask(request)
+    render.notes(result)
     if as_json:
         write_json(result.to_json())
     else:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..query.types import Filters  # at run time: filter_options reads the annotation
+from . import render
 from .ask import ensure_index
 from .options import IndexOpt, ModeOpt, QueryModelOpt, TopOpt, filter_options
 from .options import reading_library as open_library
@@ -115,6 +116,8 @@ def export(
         ensure_index(library)
         result = library.ask(request)
         ids = [h.passage_id for h in result.hits]
+    render.notes(result)
+    with errors():
         text = library.export(ids, fmt, style)
     if not ids:
         err.print("No matching passages.")

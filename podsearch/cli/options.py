@@ -67,12 +67,25 @@ FILTER_OPTIONS: list[tuple[str, Any]] = [
     ),
     (
         "since",
-        Annotated[str | None, typer.Option(help="Only episodes published on or after YYYY-MM-DD.")],
+        Annotated[
+            str | None,
+            typer.Option(help="Only episodes published on or after this date (2017-01-16, 2017)."),
+        ],
     ),
     (
         "until",
         Annotated[
-            str | None, typer.Option(help="Only episodes published on or before YYYY-MM-DD.")
+            str | None,
+            typer.Option(help="Only episodes published on or before this date (2017-01-16)."),
+        ],
+    ),
+    (
+        "include_undated",
+        Annotated[
+            bool,
+            typer.Option(
+                "--include-undated", help="With --since/--until: keep episodes without a date."
+            ),
         ],
     ),
 ]
@@ -81,8 +94,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def filter_options(command: F) -> F:
-    """Give a typer command ``--speaker``, ``--podcast``, ``--episode``, ``--since`` and
-    ``--until``; the command receives them as its ``filters`` parameter (a ``Filters``)."""
+    """Give a typer command ``--speaker``, ``--podcast``, ``--episode``, ``--since``,
+    ``--until`` and ``--include-undated``; the command receives them as its ``filters``
+    parameter (a ``Filters``)."""
     signature = inspect.signature(command, eval_str=True)
     params: list[inspect.Parameter] = []
     for p in signature.parameters.values():
@@ -90,7 +104,12 @@ def filter_options(command: F) -> F:
             params.append(p)
             continue
         params += [  # where ``filters`` stood: the options show in that place in --help
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ann)
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=False if name == "include_undated" else None,
+                annotation=ann,
+            )
             for name, ann in FILTER_OPTIONS
         ]
 
@@ -105,6 +124,7 @@ def filter_options(command: F) -> F:
             episode=values["episode"],
             since=values["since"],
             until=values["until"],
+            include_undated=bool(values["include_undated"]),
         )
         return command(*args, **kwargs)
 

@@ -43,6 +43,15 @@ def citation(cited: dict[str, Any]) -> None:
         out.print(f"   [dim]Reference:[/dim] {escape(cited['reference'])}", soft_wrap=True)
 
 
+def notes(result: Any) -> None:
+    """What the filters left out, on stderr (with --json too)."""
+    if result.undated_left_out:
+        err.print(
+            f"[yellow]Note:[/yellow] the date filter left out {result.undated_left_out} "
+            "episode(s) without a date; --include-undated keeps them."
+        )
+
+
 def hits(result: Any) -> None:
     """An AskResult as people read it."""
     if result.speakers:

@@ -114,10 +114,9 @@ def test_ask_filters(library_index: Path) -> None:
         invoke("ask", "flour", "--index", library_index, "--episode", "cooking", "--json").stdout
     )
     assert hits and all(h["sources"][0].endswith("cooking.json") for h in hits)
-    none = json.loads(
-        invoke("ask", "flour", "--index", library_index, "--speaker", "Nobody", "--json").stdout
-    )
-    assert none == []
+    unknown = invoke("ask", "flour", "--index", library_index, "--speaker", "Zelda Quux")
+    assert unknown.exit_code == 2 and unknown.stdout == ""
+    assert "--speaker" in unknown.stderr and "podsearch speakers" in unknown.stderr
 
 
 def test_ask_human_output_shows_quote_speaker_and_time(library_index: Path) -> None:
@@ -222,7 +221,7 @@ def test_export_applies_the_filters(library_index: Path) -> None:
     everyone = json.loads(invoke("export", *args).stdout)
     assert everyone
     nobody = invoke("export", *args, "--speaker", "Nobody Known")
-    assert nobody.exit_code == 0 and json.loads(nobody.stdout) == []
+    assert nobody.exit_code == 2 and "no speaker 'Nobody Known'" in nobody.stderr
 
 
 @pytest.mark.parametrize(

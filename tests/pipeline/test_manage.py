@@ -142,7 +142,7 @@ def test_rename_of_an_unknown_label_is_one_line(tmp_path: Path) -> None:
     result = runner.invoke(
         app, ["speakers", "rename", "cooking", "Guest 9", "X", "--index", str(index)]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no speaker 'Guest 9'" in result.output and "Traceback" not in result.output
     result = runner.invoke(
         app, ["speakers", "rename", "nope", "Guest 9", "X", "--index", str(index)]
