@@ -111,6 +111,14 @@ def report(report: Any, verb: str = "Indexed into") -> None:
         out.print(f"  formats read: {fmts}")
     if report.episodes_removed:
         out.print(f"  episodes removed: {report.episodes_removed}")
+    if report.skipped:
+        kinds: dict[str, int] = {}
+        for s in report.skipped:
+            kinds[s.reason] = kinds.get(s.reason, 0) + 1
+        summary = ", ".join(f"{n} {k}" for k, n in kinds.items())
+        out.print(f"  skipped (not transcripts): {len(report.skipped)} file(s): {escape(summary)}")
+        for s in report.skipped[:10]:
+            out.print(f"    [dim]{escape(s.path)}[/dim]")
     for w in report.warnings:
         err.print(f"[yellow]warning[/yellow] {escape(w.path)}: {escape(w.reason)}")
     if report.failed:

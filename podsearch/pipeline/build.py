@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import ReaderError
+from ..core.errors import InvalidRequestError, ReaderError
 from ..core.models import Episode, Turn
 from ..embed.base import Embedder
 from ..embed.names import canonical_model_name, check_model, check_precision
@@ -177,7 +177,11 @@ def _read_sources(
 
     raw = [str(p) for p in paths]
     feeds = [p for p in raw if is_feed(p)]
-    files = list(iter_files(p for p in raw if p not in feeds))
+    skipped: list[tuple[Path, str]] = []
+    files = list(iter_files((p for p in raw if p not in feeds), skipped))
+    report.skipped.extend(FileFailure(str(p), reason) for p, reason in skipped)
+    if not files and not feeds:
+        raise _nothing_to_read(raw, skipped)
     for feed in feeds:
         items, same = _read_feed(feed, report, strict, fetch, lambda s, h: (s, h) in known)
         unchanged.update(by_source[src] for src in same)
@@ -202,6 +206,22 @@ def _read_sources(
             continue
         add(result.episode, src, h, result.format)
     return fresh, unchanged, replaced
+
+
+def _nothing_to_read(raw: list[str], skipped: list[tuple[Path, str]]) -> InvalidRequestError:
+    """The error for paths that hold no transcript at all: what was skipped, what is read."""
+    from ..ingest.readers import reader_names
+
+    where = ", ".join(raw) or "no path"
+    kinds: dict[str, int] = {}
+    for _, reason in skipped:
+        kinds[reason] = kinds.get(reason, 0) + 1
+    seen = "; skipped " + ", ".join(f"{n} {k}" for k, n in kinds.items()) if kinds else ""
+    return InvalidRequestError(
+        "PATH",
+        f"no transcripts in {where}{seen}. podsearch reads transcript files "
+        f"({', '.join(reader_names())}) and podcast feeds: give a folder or files of those.",
+    )
 
 
 def _read_feed(
