@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from typing import Annotated
 
 import typer
 
@@ -16,9 +17,32 @@ from .serve import serve
 app = typer.Typer(
     help="Semantic search over podcast transcripts: timestamped, speaker-attributed quotes.",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion for bash, zsh, fish and PowerShell
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from ..core.version import __version__
+
+        sys.stdout.write(f"podsearch {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Semantic search over podcast transcripts: timestamped, speaker-attributed quotes."""
+
+
 for command in (index, ask, serve, episodes, cite, export, remove, rebuild, status, sample):
     app.command()(command)
 app.add_typer(speakers_app, name="speakers")

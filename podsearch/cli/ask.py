@@ -9,9 +9,18 @@ import typer
 
 from ..query.types import Filters  # at run time: filter_options reads the annotation
 from . import render
-from .options import CiteOpt, IndexOpt, JsonOpt, ModeOpt, QueryModelOpt, TopOpt, filter_options
+from .options import (
+    CiteOpt,
+    IndexOpt,
+    JsonlOpt,
+    JsonOpt,
+    ModeOpt,
+    QueryModelOpt,
+    TopOpt,
+    filter_options,
+)
 from .options import reading_library as open_library
-from .output import err, errors, escape, notices, progress_printer, write_json
+from .output import err, errors, escape, notices, progress_bars, write_json, write_jsonl
 
 if TYPE_CHECKING:
     from ..api import Library
@@ -28,7 +37,8 @@ def ensure_index(library: Library) -> None:
             "No library yet: installing the bundled sample library (2 transcripts of one "
             f"episode) into {escape(str(library.path))}."
         )
-        report = library.install_sample(progress=progress_printer())
+        with progress_bars() as progress:
+            report = library.install_sample(progress=progress)
         err.print(
             f"Sample library ready: {report.episodes_total} episode(s), "
             f"{report.passages_total} passages ({report.seconds:.1f} s)."
@@ -67,6 +77,7 @@ def ask(
         typer.Option("--group", metavar="episode", help="Group the hits by episode."),
     ] = None,
     as_json: JsonOpt = False,
+    as_jsonl: JsonlOpt = False,
     cite: CiteOpt = None,
     server: Annotated[
         str | None,
@@ -111,7 +122,9 @@ def ask(
             ensure_index(library)
             result = library.ask(request)
     render.notes(result)
-    if as_json:
+    if as_jsonl:
+        write_jsonl(result.to_json())
+    elif as_json:
         write_json(result.to_json())
     else:
         render.hits(result)

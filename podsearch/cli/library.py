@@ -15,11 +15,12 @@ from .options import (
     JsonOpt,
     NoWaitOpt,
     PrecisionOpt,
+    QuietOpt,
     check_precision_option,
     library,
     reading_library,
 )
-from .output import err, errors, escape, out, progress_printer, waiting, write_json
+from .output import err, errors, escape, out, progress_bars, waiting, write_json
 
 
 def index(
@@ -51,19 +52,20 @@ def index(
         float,
         typer.Option("--max-mb", min=0.001, help="Largest transcript a feed may send, in MB."),
     ] = 20.0,
+    quiet: QuietOpt = False,
 ) -> None:
     """Add transcripts or feeds to an index; unchanged files are skipped."""
     gc.enable()  # long-running: collect as usual (main() turns it off for start-up)
     check_precision_option(precision)
     lib = library(index)
-    if index is None:
+    if index is None and not quiet:
         err.print(f"[dim]Library {escape(str(lib.path))}: {escape(lib.location.reason)}[/dim]")
-    with errors():
+    with errors(), progress_bars(quiet) as progress:
         report = lib.index(
             paths,
             model=model,
             strict=strict,
-            progress=progress_printer(),
+            progress=progress,
             device=device,
             precision=precision,
             prune=prune,
@@ -84,15 +86,16 @@ def sample(
     index: IndexOpt = None,
     as_json: JsonOpt = False,
     no_wait: NoWaitOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Install (or bring up to date) the bundled sample library: two transcripts of one
     real episode. It answers only while no library of yours exists."""
     gc.enable()
     from ..api import Library
 
-    with errors():
+    with errors(), progress_bars(quiet) as progress:
         lib = Library(index) if index is not None else Library.find_sample()
-        report = lib.install_sample(progress=progress_printer(), wait=not no_wait)
+        report = lib.install_sample(progress=progress, wait=not no_wait)
     if as_json:
         out.print_json(data=report.as_dict())
     else:
@@ -126,6 +129,7 @@ def rebuild(
     precision: PrecisionOpt = None,
     no_wait: NoWaitOpt = False,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Rebuild the whole index into a new generation and swap it in atomically."""
     gc.enable()
@@ -136,13 +140,13 @@ def rebuild(
             f"use one of {', '.join([AUTO, *KINDS])}", param_hint="--vector-index"
         )
     check_precision_option(precision)
-    with errors():
+    with errors(), progress_bars(quiet) as progress:
         report = library(index).rebuild(
             model=model,
             vector_index=vector_index,
             min_words=min_words,
             max_words=max_words,
-            progress=progress_printer(),
+            progress=progress,
             device=device,
             precision=precision,
             wait=not no_wait,
@@ -170,8 +174,7 @@ def remove(
 
 
 def status(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
-    """Which library is used and why; model, counts, size, vector index, last build, and
-    whether sources changed since."""
+    """Which library is used and why, what it holds, and whether its sources changed."""
     lib = reading_library(index)
     if not lib.exists:  # only the sample can be missing here (Library.find)
         if as_json:

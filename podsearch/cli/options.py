@@ -24,6 +24,12 @@ IndexOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts and agents.")]
+JsonlOpt = Annotated[
+    bool, typer.Option("--jsonl", help="Print JSON Lines: one hit (or episode group) a line.")
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bars (they are off when not a terminal).")
+]
 CiteOpt = Annotated[
     str | None,
     typer.Option(

@@ -253,11 +253,13 @@ def read_feed(
     max_bytes: int = DEFAULT_MAX_BYTES,
     feed_max_bytes: int = FEED_MAX_BYTES,
     known: Callable[[str, str], bool] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> FeedResult:
     """Read the feed and every item's transcript; FeedError when the feed itself is unusable.
 
     ``known(source, hash)``: true when that transcript is already indexed in this version;
-    such items are listed in ``unchanged`` without being parsed."""
+    such items are listed in ``unchanged`` without being parsed. ``progress(stage, done,
+    total)`` is told of each item read."""
     where = str(source)
     remote = is_remote(where)
     is_url = remote or where.startswith("file:")
@@ -270,7 +272,9 @@ def read_feed(
     channel = parse_feed(data, where, feed_url)
     result = FeedResult(where, channel)
     seen: dict[str, FeedItem] = {}
-    for item in channel.items:
+    for n, item in enumerate(channel.items, 1):
+        if progress:
+            progress("downloading", n, len(channel.items))
         if item.guid and item.guid in seen:
             problem = f"{item.label}: duplicate guid {item.guid!r} (first used by item "
             result.failures.append(FeedProblem(where, f"{problem}{seen[item.guid].position})"))

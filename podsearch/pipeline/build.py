@@ -183,7 +183,9 @@ def _read_sources(
     if not files and not feeds:
         raise _nothing_to_read(raw, skipped)
     for feed in feeds:
-        items, same = _read_feed(feed, report, strict, fetch, lambda s, h: (s, h) in known)
+        items, same = _read_feed(
+            feed, report, strict, {**fetch, "progress": progress}, lambda s, h: (s, h) in known
+        )
         unchanged.update(by_source[src] for src in same)
         for ep, src, h, fmt in items:
             add(ep, src, h, fmt)
