@@ -236,6 +236,25 @@ class Library:
         ids = [passage_ids] if isinstance(passage_ids, str) else list(passage_ids)
         return export(citables_from_index(self.open(), ids), fmt, style)
 
+    def edit_episode(
+        self,
+        episode: str,
+        *,
+        title: str | None = None,
+        date: str | None = None,
+        show: str | None = None,
+        url: str | None = None,
+        wait: bool = True,
+        on_wait: OnWait | None = None,
+    ) -> dict[str, Any]:
+        """Fix an episode's title, date, show or URL; kept beside the index and applied again
+        by every re-index and rebuild. An empty string drops a fix (the next ``index`` of the
+        episode's files takes the value from them and their metadata again)."""
+        from .pipeline.manage import edit_episode
+
+        changes = {"title": title, "published": date, "podcast": show, "url": url}
+        return edit_episode(self.path, episode, changes, wait=wait, on_wait=on_wait)
+
     def episodes(self) -> list[dict[str, Any]]:
         """Every episode, oldest first (id, title, show, date, passages, sources, ...)."""
         from .query.catalog import list_episodes
@@ -271,11 +290,20 @@ class Library:
         progress: Progress | None = None,
         wait: bool = True,
         on_wait: OnWait | None = None,
+        metadata: str | os.PathLike[str] | None = None,
+        metadata_key: str | None = None,
+        feeds: Iterable[str] = (),
     ) -> IndexReport:
         """Add transcripts, folders and feeds (files or URLs); unchanged sources are skipped
         and nothing already embedded is embedded again. Unreadable files are listed in the
-        report (``strict``: the first one raises). ``prune`` drops episodes whose files are
-        gone. ``model`` and ``precision`` are pinned by the first build."""
+        report (``strict``: the first one raises), files that are not transcripts (README,
+        images, ...) as skipped. ``prune`` drops episodes whose files are gone. ``model`` and
+        ``precision`` are pinned by the first build.
+
+        Metadata for local files: ``metadata`` (a JSON, JSON Lines or CSV file, matched by
+        a file field or the ``metadata_key`` template such as ``"E{epnum}.mp3.vtt"``),
+        ``feeds`` (feeds whose items are matched by enclosure file name, GUID or title),
+        and sidecars (``NAME.json``, ``NAME.meta.json``) found on their own."""
         from .pipeline.build import index_paths
 
         check_writable(self.path)
@@ -292,6 +320,9 @@ class Library:
             wait=wait,
             on_wait=on_wait,
             fetch={"timeout": timeout, "max_bytes": max_bytes},
+            metadata=os.path.expanduser(str(metadata)) if metadata is not None else None,
+            metadata_key=metadata_key,
+            meta_feeds=list(feeds),
         )
 
     def install_sample(self, progress: Progress | None = None, *, wait: bool = True) -> IndexReport:

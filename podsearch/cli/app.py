@@ -11,7 +11,7 @@ import typer
 
 from .ask import ask
 from .cite import cite, export
-from .library import episodes, index, rebuild, remove, sample, speakers_app, status
+from .library import episodes_app, index, rebuild, remove, sample, speakers_app, status
 from .serve import serve
 
 app = typer.Typer(
@@ -43,8 +43,9 @@ def main(
     """Semantic search over podcast transcripts: timestamped, speaker-attributed quotes."""
 
 
-for command in (index, ask, serve, episodes, cite, export, remove, rebuild, status, sample):
+for command in (index, ask, serve, cite, export, remove, rebuild, status, sample):
     app.command()(command)
+app.add_typer(episodes_app, name="episodes")
 app.add_typer(speakers_app, name="speakers")
 
 # `ask` is the command people wait on: a group of that command alone builds in ~4 ms,

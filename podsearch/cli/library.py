@@ -4,6 +4,7 @@ and the speakers group (list, rename, alias)."""
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -52,6 +53,35 @@ def index(
         float,
         typer.Option("--max-mb", min=0.001, help="Largest transcript a feed may send, in MB."),
     ] = 20.0,
+    metadata: Annotated[
+        Path | None,
+        typer.Option(
+            "--metadata",
+            metavar="FILE",
+            help="Metadata for the transcripts: JSON (list or object by file name), JSON Lines "
+            "or CSV; records match by a file/path/filename field or --metadata-key.",
+            show_default=False,
+        ),
+    ] = None,
+    metadata_key: Annotated[
+        str | None,
+        typer.Option(
+            "--metadata-key",
+            metavar="TEMPLATE",
+            help="The file name a record is for, from its fields, e.g. 'E{epnum}.mp3.vtt'.",
+            show_default=False,
+        ),
+    ] = None,
+    feed: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--feed",
+            metavar="URL_OR_FILE",
+            help="A podcast feed whose items give metadata to local transcripts (matched by "
+            "enclosure file name, GUID or title).",
+            show_default=False,
+        ),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Add transcripts or feeds to an index; unchanged files are skipped."""
@@ -73,6 +103,9 @@ def index(
             on_wait=waiting,
             timeout=timeout,
             max_bytes=int(max_mb * 1_000_000),
+            metadata=metadata,
+            metadata_key=metadata_key,
+            feeds=feed or [],
         )
     if as_json:
         out.print_json(data=report.as_dict())
@@ -218,8 +251,14 @@ def status(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
         out.print("  Run 'podsearch index PATH' (with --prune for missing files) to update.")
 
 
-def episodes(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+episodes_app = typer.Typer(help="List the indexed episodes; fix their metadata.")
+
+
+@episodes_app.callback(invoke_without_command=True)
+def episodes(ctx: typer.Context, index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """List the indexed episodes."""
+    if ctx.invoked_subcommand is not None:
+        return
     lib = reading_library(index)
     with errors():
         items = lib.episodes()
@@ -232,6 +271,32 @@ def episodes(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
         out.print(f"[bold]{escape(r['episode_id'])}[/bold]  {escape(r['title'])}{flag}")
         out.print(f"    {escape(meta)}  {r['passages']} passages, {len(r['sources'])} source(s)")
     out.print(f"{len(items)} episode(s)")
+
+
+@episodes_app.command("edit")
+def episodes_edit(
+    episode: Annotated[str, typer.Argument(help="Episode id (or unique prefix, or file name).")],
+    title: Annotated[str | None, typer.Option(help="The episode's title.")] = None,
+    date: Annotated[
+        str | None, typer.Option(help="Its publication date (2017-01-16, 16 Jan 2017, ...).")
+    ] = None,
+    show: Annotated[str | None, typer.Option(help="The show (podcast) it belongs to.")] = None,
+    url: Annotated[str | None, typer.Option(help="Its web page.")] = None,
+    index: IndexOpt = None,
+    no_wait: NoWaitOpt = False,
+) -> None:
+    """Fix an episode's title, date, show or URL; kept across re-indexing and rebuilds."""
+    gc.enable()
+    lib = reading_library(index)
+    with errors():
+        report = lib.edit_episode(
+            episode, title=title, date=date, show=show, url=url, wait=not no_wait, on_wait=waiting
+        )
+    fixes = ", ".join(f"{k}={v!r}" for k, v in report["fixes"].items()) or "none"
+    err.print(
+        f"Episode {escape(report['episode_id'])}: fixes {escape(fixes)}; "
+        f"index updated in {report['seconds']:.1f} s"
+    )
 
 
 speakers_app = typer.Typer(

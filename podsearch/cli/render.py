@@ -111,6 +111,13 @@ def report(report: Any, verb: str = "Indexed into") -> None:
         out.print(f"  formats read: {fmts}")
     if report.episodes_removed:
         out.print(f"  episodes removed: {report.episodes_removed}")
+    if report.metadata:
+        m = report.metadata
+        out.print(
+            f"  metadata: {m.get('files_matched', 0)} file(s) matched a record, "
+            f"{m.get('sidecars', 0)} from sidecars, {m.get('files_without_record', 0)} "
+            f"without a record; {m.get('records_unmatched', 0)} record(s) matched no file"
+        )
     if report.skipped:
         kinds: dict[str, int] = {}
         for s in report.skipped:

@@ -28,6 +28,7 @@ from ..core.errors import FeedError, ReaderError
 from ..core.models import Episode, episode_id_for
 from .feed_parse import Channel, FeedItem, TranscriptLink, parse_feed
 from .fetch import Fetched, FetchError, fetch, is_remote, local_path
+from .metadata import MetadataSet
 from .readers import load_text, read_text
 
 DEFAULT_TIMEOUT = 15.0  # seconds per network operation
@@ -283,3 +284,22 @@ def read_feed(
             seen[item.guid] = item
         _read_item(reader, item, channel, result, known)
     return result
+
+
+def feed_metadata(
+    source: str | Path,
+    *,
+    cache_dir: Path,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = FEED_MAX_BYTES,
+) -> MetadataSet:
+    """A feed's items as metadata for local transcripts (``--feed``): matched by enclosure
+    file name, GUID or title. Only the feed itself is fetched."""
+    where = str(source)
+    remote = is_remote(where)
+    feed_url = where if remote or where.startswith("file:") else Path(where).resolve().as_uri()
+    try:
+        data = _Reader(remote, Path(cache_dir), timeout, max_bytes).get(feed_url, max_bytes).data
+    except FetchError as e:
+        raise FeedError(where, f"cannot read the feed: {e}") from None
+    return MetadataSet.from_feed(parse_feed(data, where, feed_url), where)

@@ -21,6 +21,7 @@ from ..speakers.roles import compute_roles
 from ..store.index import Index
 from ..store.layout import speaker_file
 from ..store.writer import IndexContents, write_index
+from .edits import apply_edits, load_edits
 from .report import IndexReport, Progress
 from .rows import chapter_at, embed_texts, episode_row, passage_row, turn_rows
 
@@ -119,6 +120,7 @@ def commit(
         if vector_parts
         else np.zeros((0, dim), dtype=np.float32)
     )
+    episodes_rows = apply_edits(episodes_rows, load_edits(index_dir))
     report.episodes_total = len(episodes_rows)
     report.passages_total = len(passages_rows)
     # The user's choice of vector index sticks; otherwise it follows the library's size.

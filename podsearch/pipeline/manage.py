@@ -194,3 +194,25 @@ def alias_speaker(
         raise PodsearchError(f"cannot record the alias: {e}") from None
     rebuild_index(index_dir, wait=wait, on_wait=on_wait)
     return {"seconds": round(time.perf_counter() - t0, 3)}
+
+
+def edit_episode(
+    index_dir: Path,
+    episode: str,
+    changes: dict[str, str | None],
+    *,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Record the user's fixes to an episode's metadata and apply them (a new generation,
+    nothing re-embedded)."""
+    from .edits import record_edit
+
+    t0 = time.perf_counter()
+    idx = Index(index_dir)
+    eid = resolve_episode_id(idx.episode_rows(), episode)
+    fixes = record_edit(index_dir, eid, changes)
+    with writer_lock(index_dir, wait=wait, on_wait=on_wait):
+        old = Index(index_dir)
+        commit(index_dir, old, list(old.episode_rows()), [], model_name=old.model)
+    return {"episode_id": eid, "fixes": fixes, "seconds": round(time.perf_counter() - t0, 3)}

@@ -32,6 +32,8 @@ class IndexReport:
     warnings: list[FileFailure] = field(default_factory=list)  # read, but with a problem
     skipped: list[FileFailure] = field(default_factory=list)  # not transcripts (README, ...)
     formats: dict[str, int] = field(default_factory=dict)
+    # With metadata: files_matched, files_without_record, records_unmatched, sidecars.
+    metadata: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     model: str = ""
     precision: str = "fp32"  # of the index's passage vectors
