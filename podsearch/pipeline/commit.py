@@ -18,6 +18,7 @@ from ..episodes.chunking import ChunkConfig, chunk_episode
 from ..speakers.book import SpeakerBook
 from ..speakers.names import canonicalize_episodes
 from ..speakers.roles import compute_roles
+from ..speakers.scope import scope_episode_speakers
 from ..store.index import Index
 from ..store.layout import speaker_file
 from ..store.writer import IndexContents, write_index
@@ -43,6 +44,8 @@ def apply_identity(
     labels = [[t.speaker for t in ep.turns] for ep in episodes]
     named = [book.apply(ep) for ep in episodes]  # copies: canonicalising cannot touch inputs
     canonicalize_episodes(named)
+    for ep in named:  # after the user's renames: a renamed label is a person, not scoped
+        scope_episode_speakers(ep)
     return list(zip(named, labels, strict=True))
 
 

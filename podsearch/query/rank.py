@@ -16,7 +16,7 @@ from .filters import allowed_rows, filter_sets, undated_left_out
 from .names import known_speakers, speaker_book, speaker_roles
 from .parse import ParsedQuestion, parse_question
 from .types import MODES, AskResult, Filters, Hit, episode_title
-from .validate import check_episode_filters, unknown_speaker
+from .validate import check_episode_filters, scoped_speakers, unknown_speaker
 
 # A hit is "confident" when its score reaches the threshold of its scale. Calibrated with
 # scripts/calibrate.py on the dev index (E41-E80, 27 answerable questions, the 3 dev
@@ -82,7 +82,7 @@ def search(
         book = speaker_book(index)
         resolved = []
         for s in filters.speakers:
-            found = expand_query_name(s, known, book)
+            found = scoped_speakers(s, known, filters) or expand_query_name(s, known, book)
             if not found:
                 raise unknown_speaker(s, known)
             resolved += found

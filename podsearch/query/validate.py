@@ -37,3 +37,21 @@ def unknown_speaker(name: str, known: list[str]) -> InvalidRequestError:
     return InvalidRequestError(
         "--speaker", unknown_message("speaker", name, known, "podsearch speakers")
     )
+
+
+def scoped_speakers(name: str, known: list[str], filters: Filters) -> list[str] | None:
+    """The episode-scoped labels an unnamed label ("Guest") stands for, or None when
+    ``name`` is not an unnamed label. Unnamed labels of different episodes are different
+    people: without ``--episode`` a label found in several episodes is refused."""
+    from ..speakers.labels import base_label, is_anonymous_label
+
+    if not is_anonymous_label(name) or base_label(name) != name:
+        return None
+    matches = [k for k in known if fold(base_label(k)) == fold(name) and k != name]
+    if len(matches) > 1 and not filters.episode:
+        raise InvalidRequestError(
+            "--speaker",
+            f"{name!r} is an unnamed label in {len(matches)} episodes, not one person: add "
+            f"--episode, or give one of {', '.join(repr(m) for m in matches[:3])}",
+        )
+    return matches or None
