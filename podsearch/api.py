@@ -293,6 +293,7 @@ class Library:
         metadata: str | os.PathLike[str] | None = None,
         metadata_key: str | None = None,
         feeds: Iterable[str] = (),
+        show: str | None = None,
     ) -> IndexReport:
         """Add transcripts, folders and feeds (files or URLs); unchanged sources are skipped
         and nothing already embedded is embedded again. Unreadable files are listed in the
@@ -303,7 +304,8 @@ class Library:
         Metadata for local files: ``metadata`` (a JSON, JSON Lines or CSV file, matched by
         a file field or the ``metadata_key`` template such as ``"E{epnum}.mp3.vtt"``),
         ``feeds`` (feeds whose items are matched by enclosure file name, GUID or title),
-        and sidecars (``NAME.json``, ``NAME.meta.json``) found on their own."""
+        and sidecars (``NAME.json``, ``NAME.meta.json``) found on their own. ``show``: the
+        show of files whose transcript and metadata name none."""
         from .pipeline.build import index_paths
 
         check_writable(self.path)
@@ -323,6 +325,7 @@ class Library:
             metadata=os.path.expanduser(str(metadata)) if metadata is not None else None,
             metadata_key=metadata_key,
             meta_feeds=list(feeds),
+            show=show,
         )
 
     def install_sample(self, progress: Progress | None = None, *, wait: bool = True) -> IndexReport:

@@ -82,6 +82,15 @@ def index(
             show_default=False,
         ),
     ] = None,
+    show: Annotated[
+        str | None,
+        typer.Option(
+            "--show",
+            metavar="NAME",
+            help="The show (podcast) of files whose transcript and metadata name none.",
+            show_default=False,
+        ),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Add transcripts or feeds to an index; unchanged files are skipped."""
@@ -106,6 +115,7 @@ def index(
             metadata=metadata,
             metadata_key=metadata_key,
             feeds=feed or [],
+            show=show,
         )
     if as_json:
         out.print_json(data=report.as_dict())

@@ -43,6 +43,7 @@ def index_paths(
     metadata: str | os.PathLike[str] | None = None,
     metadata_key: str | None = None,
     meta_feeds: Iterable[str] = (),
+    show: str | None = None,
 ) -> IndexReport:
     """Add or update the transcripts under ``paths`` in the index at ``index_dir``.
 
@@ -55,7 +56,8 @@ def index_paths(
     its own, like its model. ``metadata``: a metadata file for the transcripts (matched by
     file name or the ``metadata_key`` template); ``meta_feeds``: feeds whose items give
     metadata to local files; a sidecar beside a transcript is always read (see
-    ``ingest.metadata``). One writer at a time: see ``store.writer_lock``.
+    ``ingest.metadata``); ``show``: the show of files whose metadata names none. One
+    writer at a time: see ``store.writer_lock``.
     """
     with writer_lock(index_dir, wait=wait, on_wait=on_wait):
         return _index_paths(
@@ -73,6 +75,7 @@ def index_paths(
             metadata=metadata,
             metadata_key=metadata_key,
             meta_feeds=meta_feeds,
+            show=show,
         )
 
 
@@ -92,6 +95,7 @@ def _index_paths(
     metadata: str | os.PathLike[str] | None = None,
     metadata_key: str | None = None,
     meta_feeds: Iterable[str] = (),
+    show: str | None = None,
 ) -> IndexReport:
     t0 = time.perf_counter()
     old = Index(index_dir) if index_exists(index_dir) else None
@@ -106,7 +110,7 @@ def _index_paths(
     fetch = {"cache_dir": home_dir(index_dir) / "http-cache", **(fetch or {})}
     sets = _metadata_sets(metadata, metadata_key, meta_feeds, fetch)
     fresh, unchanged, replaced = _read_sources(
-        paths, old_eps, report, strict, progress, fetch, sets, load_edits(index_dir)
+        paths, old_eps, report, strict, progress, fetch, sets, load_edits(index_dir), show
     )
     fresh, absorbed = merge_step(fresh, old, replaced, report)
     pruned = set(_gone_episodes(old_eps)) if prune else set()
@@ -204,6 +208,7 @@ def _read_sources(
     fetch: dict[str, Any],
     sets: list[MetadataSet] | None = None,
     edits: dict[str, dict[str, str]] | None = None,
+    show: str | None = None,
 ) -> tuple[list[Episode], set[str], set[str]]:
     """(episodes read from new or changed files and feeds, ids of unchanged episodes, ids
     replaced)."""
@@ -264,7 +269,8 @@ def _read_sources(
         except OSError as e:
             _fail(report, path, f"cannot read file: {e.strerror or e}", strict)
             continue
-        meta = _find_meta(path, None, sets, report)
+        found = _find_meta(path, None, sets, report)
+        meta = _with_show(found, show)
         if (src, h) in known:
             eid = known[(src, h)]
             if meta is None or not _meta_differs(meta, old_eps[eid], edits.get(eid, {})):
@@ -276,14 +282,25 @@ def _read_sources(
         except ReaderError as e:
             _fail(report, path, e.problem, strict)
             continue
-        if meta is None and sets:  # a feed may know the episode by the transcript's title
-            meta = _find_meta(path, result.episode, sets, report, count=False)
+        if found is None and sets:
+            # A feed may know the episode by the transcript's own title or guid.
+            later = _find_meta(path, result.episode, sets, report, count=False)
+            meta = _with_show(later, show) if later else meta
         if meta is not None:
             meta.apply(result.episode)
         add(result.episode, src, h, result.format)
     if sets:
         report.metadata["records_unmatched"] = sum(m.unmatched for m in sets)
     return fresh, unchanged, replaced
+
+
+def _with_show(meta: EpisodeMeta | None, show: str | None) -> EpisodeMeta | None:
+    """``meta`` with ``show`` as its show when it names none (``--show``)."""
+    if not show or (meta is not None and meta.podcast):
+        return meta
+    from dataclasses import replace
+
+    return replace(meta, podcast=show) if meta is not None else EpisodeMeta(podcast=show)
 
 
 def _find_meta(

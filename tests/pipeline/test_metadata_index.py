@@ -70,6 +70,10 @@ def test_changed_metadata_updates_without_re_embedding(tmp_path: Path, folder: P
     assert "From a sidecar" in {e["title"] for e in lib.episodes()}
     again = lib.index([folder])
     assert again.episodes_unchanged == 3 and again.episodes_updated == 0
+    shown = lib.index([folder], show="Mixed Bag")  # --show: for episodes that name none
+    assert (shown.episodes_updated, shown.passages_embedded) == (3, 0)
+    assert {e["podcast"] for e in lib.episodes()} == {"Mixed Bag"}
+    assert lib.index([folder], show="Mixed Bag").episodes_unchanged == 3
 
 
 def test_edits_survive_rebuilds_and_re_indexing(tmp_path: Path, folder: Path) -> None:
