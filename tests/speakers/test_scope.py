@@ -78,8 +78,12 @@ def lib(tmp_path: Path) -> Library:
 
 
 def test_guests_of_different_episodes_are_not_pooled(lib: Library) -> None:
-    speakers = {s["speaker"]: s["episodes"] for s in lib.speakers()}
-    assert speakers == {"Amit Varma": 2, "Guest (unnamed, E41)": 1, "Guest (unnamed, E42)": 1}
+    speakers = {s["speaker"]: (s["episodes"], s["aliases"]) for s in lib.speakers()}
+    assert speakers == {
+        "Amit Varma": (2, []),
+        "Guest (unnamed, E41)": (1, []),
+        "Guest (unnamed, E42)": (1, []),
+    }
     with pytest.raises(InvalidRequestError, match="unnamed label in 2 episodes"):
         lib.ask("money", speaker="Guest", mode="lexical")
     hits = lib.ask("money television", speaker="Guest", episode="E42", mode="lexical").hits
