@@ -137,3 +137,30 @@ def test_the_shared_corpus_cites_with_title_date_and_url(tmp_path: Path) -> None
     reference = lib.cite(hit.passage_id, style="apa")[0].reference
     assert want["title"] in reference and want["url"] in reference
     assert "(2017, November 6)" in reference
+
+
+def test_a_feed_gives_metadata_and_the_guest_name(tmp_path: Path) -> None:
+    """--feed: a local transcript named like an item's enclosure takes the item's metadata,
+    and its one guest label becomes the guest the feed names."""
+    feed = Path(__file__).parents[1] / "fixtures" / "feeds" / "show.xml"
+    folder = tmp_path / "local"
+    folder.mkdir()
+    (folder / "ep1.vtt").write_text(
+        "WEBVTT\n\n00:00:01.000 --> 00:00:05.000\n"
+        "<v Hannah Host>Welcome, today we talk formats.\n\n"
+        "00:00:05.000 --> 00:00:09.000\n<v Guest>Thanks, formats are my favourite topic.\n"
+    )
+    (folder / "with-guests.txt").write_text(
+        "Hannah Host: Gus, welcome to the show about guests.\n"
+        "Guest: Glad to be here, I love being a guest on shows.\n"
+    )
+    lib = Library(tmp_path / "idx", embedder=FakeEmbedder("fake"))
+    report = lib.index([folder], feeds=[str(feed)])
+    assert report.metadata["files_matched"] == 2
+    eps = {e["title"]: e for e in lib.episodes()}
+    assert eps["Rich formats"]["published"] == "2025-01-06"
+    assert eps["Rich formats"]["podcast"] == "Feed Test Show"
+    assert "Gus Guest" in {s["speaker"] for s in lib.speakers()}  # the feed's one guest
+    assert "Guest (unnamed, ep1)" in {s["speaker"] for s in lib.speakers()}  # no guest named
+    with pytest.raises(InvalidRequestError, match="--feed"):
+        lib.index([folder], feeds=[str(tmp_path / "missing.xml")])
