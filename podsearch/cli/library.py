@@ -398,7 +398,12 @@ def verify(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
         report = lib.verify()
     if as_json:
         write_json(report)
-    elif report["ok"]:
+        if not report["ok"]:
+            raise typer.Exit(1)
+        return
+    for note in report["notes"]:
+        err.print(f"[yellow]Note:[/yellow] {escape(note)}")
+    if report["ok"]:
         size = report["bytes_checked"] / 1e6
         out.print(
             f"OK: generation {escape(report['generation'])}, {report['files_checked']} files "

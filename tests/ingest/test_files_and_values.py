@@ -79,3 +79,18 @@ def test_text_is_made_valid_and_names_bounded() -> None:
     assert ep.turns[0].cues[0].text == "hello \ufffd there"
     with pytest.raises(ReaderError, match="speaker name of 201 characters"):
         validate_episode(_episode(speaker="A" * 201), "x.json")
+
+
+def test_time_limit_keeps_the_programs_own_timer() -> None:
+    import signal
+
+    previous = signal.signal(signal.SIGALRM, lambda *a: None)
+    signal.setitimer(signal.ITIMER_REAL, 30)
+    try:
+        with time_limit(5):
+            pass
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 20 < left <= 30
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -125,6 +125,10 @@ def test_hostile_folder_fails_file_by_file_and_the_good_file_lands(tmp_path: Pat
     assert "not valid UTF-8" in failed["latin1-caf\\xe9.txt"]
     assert "FIFO" in failed["a_fifo.txt"] and "device" in failed["a_device.txt"]
     assert "socket" in failed["a_socket.txt"]
+    assert "rate or divisor of 0" in failed["ttml_framerate_0.ttml"]
+    assert "not a finite number" in failed["json_1e999.json"]
+    assert "48 h limit" in failed["json_beyond_48h.json"]
+    assert "deep" in failed["ttml_nested_100k.ttml"]
     assert report["episodes_added"] == 1 and report["files_read"] == 1
     asked = runner.invoke(app, ["ask", "compost garden", "--index", str(index), "--json"])
     assert asked.exit_code == 0, asked.output

@@ -80,3 +80,19 @@ def test_previous_good_skips_a_damaged_one(tmp_path: Path) -> None:
     (current / "episodes.parquet").unlink()
     report, previous = verify_index(index)
     assert not report.ok and report.damage[0].file == "episodes.parquet" and previous is None
+
+
+def test_a_generation_from_before_checksums_is_checked_for_its_invariants(tmp_path: Path) -> None:
+    import json
+
+    gen = write_index(tmp_path / "idx", hand_contents(seed=1))
+    manifest = json.loads((gen / "manifest.json").read_text())
+    for key in ("files", "generation"):
+        del manifest[key]
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    (gen / "manifest.sha256").unlink()
+    report = verify_generation(gen)
+    assert report.ok and report.notes and not report.files_checked
+    manifest["counts"]["passages"] += 1  # a lie is still caught by the invariants
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    assert [d.file for d in verify_generation(gen).damage] == ["passages.parquet"]

@@ -139,7 +139,11 @@ def read_text(text_: str, path: str | os.PathLike[str], format: str | None = Non
             raise
         except (ValueError, KeyError, TypeError, IndexError, ArithmeticError, RecursionError) as e:
             # ArithmeticError: a frame rate of 0, a 400-digit time; RecursionError: deep nesting.
-            raise ReaderError(p, f"malformed {reader.NAME} transcript: {e}") from e
+            why = {ZeroDivisionError: "a rate or divisor of 0", RecursionError: "nested too deeply"}
+            reason = why.get(type(e)) or (
+                f"a number out of range ({e})" if isinstance(e, ArithmeticError) else e
+            )
+            raise ReaderError(p, f"malformed {reader.NAME} transcript: {reason}") from e
     if not episode.turns:
         raise ReaderError(p, f"no transcript text found ({reader.NAME} format)")
     validate_episode(episode, p)  # one check after every reader: finite times, valid text
