@@ -4,6 +4,8 @@ Rules:
 - A passage never crosses a speaker change: it is always a stretch of one turn.
 - Long turns are split at sentence ends into passages of ``min_words``..``max_words`` words,
   balanced so that a 130-word turn gives two passages of ~65 words rather than 80 + 50.
+  Sentences are found by nupunkt over the whole turn (its cues joined: captions end
+  mid-sentence); a sentence longer than ``max_words`` is cut at a clause boundary.
 - Every word of a turn lands in exactly one passage, except turns shorter than
   ``min_turn_words`` ("Yeah.", "Absolutely.", "Thanks for having me."). Those are left out of
   ranking on purpose: alone they carry no topic, yet a dense model scores such short texts
@@ -16,6 +18,7 @@ Rules:
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields
 
 from ..core.models import (
@@ -29,7 +32,6 @@ from ..core.models import (
     Turn,
     short_hash,
 )
-from ..core.text import split_sentences
 
 # Conversational English runs at about 150 words a minute; used only where a source has a
 # turn start and no end (the last turn of a file).
@@ -102,14 +104,81 @@ def _turn_words(turn: Turn, next_start: float | None) -> list[_Word]:
     return words
 
 
-def _sentence_spans(text: str) -> list[int]:
-    """Word counts of the turn's sentences, in order; over-long sentences cut into pieces."""
+# Where an over-long sentence may be cut: after a clause's punctuation, or before a word that
+# usually opens a clause. Speech runs on ("and then ..., so ..., because ...") far past any
+# passage size; a cut there reads better than one after an arbitrary word count.
+_CLAUSE_END = re.compile(r"[,;:—–-][\"'”’)\]]*$")
+_CLAUSE_OPENERS = frozenset(
+    "and but so because or which where when while although though whereas then".split()
+)
+
+
+def sentence_word_counts(text: str) -> list[int]:
+    """Word counts of the text's sentences, in order, summing to the text's word count.
+
+    Sentences come from nupunkt (Punkt with an abbreviation list: "Mr. Smith", "U.S. policy",
+    "J. R. D. Tata" stay whole). Words are the text's whitespace-separated tokens, each given
+    to the sentence its first character falls in, so no word is ever lost or added.
+    """
+    import nupunkt  # index time only; a cold ``ask`` never chunks
+
+    words = [m.start() for m in re.finditer(r"\S+", text)]
+    if not words:
+        return []
     counts: list[int] = []
-    for sentence in split_sentences(text):
-        n = len(sentence.split())
-        while n > 0:
-            counts.append(min(n, 60))
-            n -= 60
+    w = 0
+    for _, end in nupunkt.sent_spans(text):
+        n = 0
+        while w < len(words) and words[w] < end:
+            n += 1
+            w += 1
+        if n:
+            counts.append(n)
+    if w < len(words):  # text past the last span (never seen; kept rather than lost)
+        counts.append(len(words) - w)
+    return counts
+
+
+def _clause_cuts(words: list[str], limit: int) -> list[int]:
+    """Piece sizes for one sentence longer than ``limit`` words.
+
+    Pieces are as even as the count allows (each within a quarter of the even size, never
+    over ``limit``), and each cut goes to the clause boundary nearest the even split, or the
+    even split itself when no boundary is near.
+    """
+    sizes: list[int] = []
+    pos = 0
+    n = len(words)
+    while n - pos > limit:
+        left = n - pos
+        target = left / math.ceil(left / limit)
+        lo = pos + max(1, math.ceil(target * 0.75))
+        hi = pos + min(limit, math.floor(target * 1.25))
+        ideal = pos + round(target)
+        best: tuple[float, int] | None = None
+        for c in range(lo, hi + 1):
+            if _CLAUSE_END.search(words[c - 1]) or words[c].lower() in _CLAUSE_OPENERS:
+                cost = abs(c - ideal)
+                if best is None or cost < best[0]:
+                    best = (cost, c)
+        cut = best[1] if best else ideal
+        sizes.append(cut - pos)
+        pos = cut
+    sizes.append(n - pos)
+    return sizes
+
+
+def _sentence_spans(text: str, limit: int) -> list[int]:
+    """Word counts of the text's sentences; sentences over ``limit`` words cut at clauses."""
+    counts: list[int] = []
+    words = text.split()
+    at = 0
+    for n in sentence_word_counts(text):
+        if n > limit:
+            counts.extend(_clause_cuts(words[at : at + n], limit))
+        else:
+            counts.append(n)
+        at += n
     return counts
 
 
@@ -164,9 +233,9 @@ def chunk_turn(
     words = _turn_words(turn, next_start)
     if not words:
         return []
-    counts = _sentence_spans(" ".join(w.text for w in words))
-    if sum(counts) != len(words):  # sentence splitting must never lose or add a word
-        counts = [len(words)]
+    # The turn's cues joined: captions end mid-sentence, sentences are found across them,
+    # and each word keeps the time of its own cue.
+    counts = _sentence_spans(" ".join(w.text for w in words), cfg.max_words)
     passages = []
     offset = 0
     for size in _group(counts, cfg):

@@ -32,12 +32,19 @@ from podsearch.core.models import (
     Passage,
     Turn,
 )
-from podsearch.episodes.chunking import WORDS_PER_SECOND, ChunkConfig, _group, chunk_episode
+from podsearch.episodes.chunking import (
+    WORDS_PER_SECOND,
+    ChunkConfig,
+    _clause_cuts,
+    _group,
+    chunk_episode,
+    sentence_word_counts,
+)
 
 # The config the expected shapes below were worked out for (the default is 30..80).
 DEFAULT = ChunkConfig(min_words=40, max_words=120)
-# Configurations under which every size rule can be met at sentence ends (sentences are cut
-# into pieces of at most 60 words, so max_words must leave room for them).
+# Configurations the rules are checked under (a sentence longer than max_words is cut into
+# pieces of at most max_words, so every size rule can be met).
 CONFIGS = [
     ChunkConfig(),
     DEFAULT,
@@ -249,6 +256,63 @@ def test_group_keeps_word_counts() -> None:
         # Cuts fall on sentence ends: every prefix sum of groups is a prefix sum of counts.
         ends = {sum(counts[: k + 1]) for k in range(len(counts))}
         assert {sum(groups[: k + 1]) for k in range(len(groups))} <= ends
+
+
+# --- sentences ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Abbreviations and initials do not end a sentence (the old regex split all of them).
+        ("I met Mr. Smith and Dr. Ambedkar in the U.S. Army. Then we left.", [11, 3]),
+        ("He studied at St. Stephen's with J. R. D. Tata. So what?", [10, 2]),
+        ("It was 3.5 percent, i.e. small. Right.", [6, 1]),
+        ('He said, "Go home." And I went.', [4, 3]),
+        ("so it was it was good you know and then", [10]),
+        ("   ", []),
+    ],
+)
+def test_sentence_word_counts(text: str, expected: list[int]) -> None:
+    assert sentence_word_counts(text) == expected
+
+
+def test_sentences_are_found_across_cues() -> None:
+    """Captions end mid-sentence: a turn's cues are joined before its sentences are found,
+    and a passage still starts at its first word's own time."""
+    rng = random.Random(13)
+    first = sentence(rng, 50)
+    second = sentence(rng, 50)
+    words = (first + " " + second).split()
+    # Cues of 20 words each, cutting both sentences in the middle.
+    cues = [" ".join(words[i : i + 20]) for i in range(0, len(words), 20)]
+    turn = cue_turn(HOST, 10.0, cues, seconds_per_word=0.5)
+    passages = check_invariants(Episode("across", turns=[turn]), ChunkConfig())
+    assert [p.text for p in passages] == [first, second]
+    # The second sentence starts at word 50, inside the third cue (words 40-59, from 30 s).
+    assert passages[1].start == pytest.approx(10.0 + 50 * 0.5)
+    assert passages[1].time_precision == INTERPOLATED
+
+
+def test_an_over_long_sentence_is_cut_at_a_clause() -> None:
+    rng = random.Random(14)
+    head = sentence(rng, 55, end=",")
+    tail = sentence(rng, 50).lower()
+    text = f"{head} {tail}"  # one 105-word sentence with one comma, after word 55
+    ep = Episode("clause", turns=[timed_turn(HOST, 0.0, 50.0, text)])
+    passages = check_invariants(ep, ChunkConfig())  # 30..80: the sentence is too long
+    assert [n_words(p.text) for p in passages] == [55, 50]
+    assert passages[0].text.endswith(",")
+
+
+def test_clause_cuts_without_a_clause_are_even() -> None:
+    words = ["word"] * 170
+    assert _clause_cuts(words, 80) == [57, 56, 57]
+    words[69] = "word,"  # a comma after word 70: inside the first cut's window (43..70)
+    assert _clause_cuts(words, 80)[0] == 70
+    words[69], words[75] = "word", "word,"  # after word 76: too far from an even split
+    assert _clause_cuts(words, 80)[0] == 57
+    assert sum(_clause_cuts(words, 80)) == 170
 
 
 # --- times ------------------------------------------------------------------------------
