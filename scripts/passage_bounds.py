@@ -9,7 +9,8 @@ that word is a common abbreviation ("Mr.", "Dr.", "U.S.", "vs.", "e.g.") or a lo
 ("J."). It *ends mid-sentence* when its own last word does not end a sentence by the same
 test. The first passage of an episode starts a sentence by definition. Both are counted
 split by where the passage starts: inside a turn (the chunker chose the cut) or at a turn
-start (the source's speaker change chose it).
+start (the source's speaker change chose it); cuts inside a turn that fall at a clause
+boundary (after , ; : or a dash, or before "and", "but", "so", ...) are counted too.
 
 The test is punctuation-based and independent of the segmenter podsearch uses, so it
 measures both the old regex splitter and a real one the same way.
@@ -43,6 +44,17 @@ def ends_sentence(word: str | None) -> bool:
     return bool(_END.search(word))
 
 
+_OPENERS = {"and", "but", "so", "because", "or", "which", "where", "when", "while", "then"}
+
+
+def at_clause(before: str | None, first: str) -> bool:
+    """True when a cut falls after a comma, semicolon, colon or dash, or before a word that
+    opens a clause: the best place to cut a sentence too long for one passage."""
+    return bool(before and re.search(r"[,;:—–-][\"'”’)\]]*$", before)) or (
+        first.lower() in _OPENERS
+    )
+
+
 def measure(index: Path, examples: int = 0) -> dict[str, object]:
     """Counts over one index directory (a generation or the symlink to one)."""
     passages = pq.read_table(
@@ -67,6 +79,8 @@ def measure(index: Path, examples: int = 0) -> dict[str, object]:
         counts[f"passages_{where}"] += 1
         if not ends_sentence(before):
             counts[f"start_mid_{where}"] += 1
+            if where == "inside_turn" and at_clause(before, words[0]):
+                counts["start_mid_inside_turn_at_clause"] += 1
             if len(shown) < examples and where == "inside_turn":
                 shown.append(f"…{before} | {' '.join(words[:8])}")
         own = turn_text[(ep, ti)].split()
