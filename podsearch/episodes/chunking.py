@@ -263,14 +263,135 @@ def chunk_turn(
     return passages
 
 
-def chunk_episode(episode: Episode, cfg: ChunkConfig | None = None) -> list[Passage]:
-    """All passages of an episode, in order."""
-    cfg = cfg or ChunkConfig()
+def _next_start(turns: list[Turn], after: int) -> float | None:
+    return next((t.start for t in turns[after + 1 :] if t.start is not None), None)
+
+
+def _group_passages(
+    episode_id: str, turns: list[Turn], first: int, sizes: list[int]
+) -> list[Passage]:
+    """Passages of consecutive short turns ``first``, ``first + 1``, ...: each passage is
+    ``sizes[k]`` whole turns, its text their texts joined, its speaker theirs when they share
+    one (else unknown), its times from their words."""
+    passages = []
+    at = first
+    for n in sizes:
+        group = turns[at : at + n]
+        words = [w for k, t in enumerate(group, at) for w in _turn_words(t, _next_start(turns, k))]
+        if words:
+            text = " ".join(w.text for w in words)
+            after = _next_start(turns, at + n - 1)
+            end = after if after is not None else group[-1].end
+            if end is None and words[0].time is not None:
+                end = words[-1].time
+            speakers = {_who(t) for t in group}
+            speaker, source = speakers.pop() if len(speakers) == 1 else (None, None)
+            passages.append(
+                Passage(
+                    id=short_hash(episode_id, at, 0, text),
+                    episode_id=episode_id,
+                    speaker=speaker,
+                    start=words[0].time,
+                    end=end,
+                    text=text,
+                    turn_index=at,
+                    time_precision=words[0].precision,
+                    speaker_source=source,
+                    word_offset=0,
+                )
+            )
+        at += n
+    return passages
+
+
+def _sized(counts: list[int], cfg: ChunkConfig) -> list[int]:
+    """How many of the items (word ``counts``) go in each passage: ``_group`` sizes mapped
+    back to item counts (``_group`` only cuts between items)."""
+    sizes = []
+    i = 0
+    for words in _group(counts, cfg):
+        n = 0
+        while words > 0:
+            words -= counts[i + n]
+            n += 1
+        sizes.append(n)
+        i += n
+    return sizes
+
+
+def _who(turn: Turn) -> tuple[str | None, str | None]:
+    """A turn's speaker and where the name came from: turns group only when both agree."""
+    return turn.speaker, turn.speaker_source
+
+
+def _short_run(
+    episode_id: str, turns: list[Turn], lo: int, hi: int, cfg: ChunkConfig, across: bool
+) -> list[Passage]:
+    """Passages for the run of short turns ``lo..hi-1`` (each under ``min_turn_words``).
+
+    Consecutive turns of one speaker (a source that cuts one person's speech into short
+    segments) are grouped: together they are a passage when they reach ``min_turn_words``.
+    What is left, a backchannel between two other speakers' turns, stays out of ranking,
+    unless ``across`` (an episode made mostly of short turns): then it is grouped with its
+    short neighbours whoever speaks, so that every word of such an episode can be found.
+    """
+    # Stretches of one speaker: (first turn, turn count, word count).
+    stretches: list[tuple[int, int, int]] = []
+    for i in range(lo, hi):
+        n = len(turns[i].text.split())
+        if stretches and _who(turns[i]) == _who(turns[stretches[-1][0]]):
+            s0, k, w = stretches[-1]
+            stretches[-1] = (s0, k + 1, w + n)
+        else:
+            stretches.append((i, 1, n))
     passages: list[Passage] = []
+    pending: list[tuple[int, int, int]] = []  # short stretches waiting to be grouped across
+
+    def flush() -> None:
+        if pending and across:
+            turn_counts = [
+                len(t.text.split()) for t in turns[pending[0][0] : pending[-1][0] + pending[-1][1]]
+            ]
+            passages.extend(
+                _group_passages(episode_id, turns, pending[0][0], _sized(turn_counts, cfg))
+            )
+        pending.clear()
+
+    for s0, k, w in stretches:
+        if w >= cfg.min_turn_words:
+            flush()
+            turn_counts = [len(t.text.split()) for t in turns[s0 : s0 + k]]
+            passages.extend(_group_passages(episode_id, turns, s0, _sized(turn_counts, cfg)))
+        else:
+            pending.append((s0, k, w))
+    flush()
+    return passages
+
+
+def chunk_episode(episode: Episode, cfg: ChunkConfig | None = None) -> list[Passage]:
+    """All passages of an episode, in order.
+
+    Turns of ``min_turn_words`` or more are cut by ``chunk_turn``. Runs of shorter turns go
+    to ``_short_run``: in a normal episode only a speaker's consecutive short turns that
+    together reach the minimum become passages; in an episode whose words are mostly in
+    short turns (a dialogue of short lines, a transcript cut into phrases) they are grouped
+    across speakers too, so an episode with words never has no passage.
+    """
+    cfg = cfg or ChunkConfig()
     turns = episode.turns
-    for i, turn in enumerate(turns):
-        if len(turn.text.split()) < cfg.min_turn_words:
+    counts = [len(t.text.split()) for t in turns]
+    short_words = sum(n for n in counts if n < cfg.min_turn_words)
+    across = short_words * 2 > sum(counts)
+    passages: list[Passage] = []
+    i = 0
+    while i < len(turns):
+        if counts[i] >= cfg.min_turn_words:
+            passages.extend(chunk_turn(episode.id, i, turns[i], _next_start(turns, i), cfg))
+            i += 1
             continue
-        next_start = next((t.start for t in turns[i + 1 :] if t.start is not None), None)
-        passages.extend(chunk_turn(episode.id, i, turn, next_start, cfg))
+        j = i
+        while j < len(turns) and counts[j] < cfg.min_turn_words:
+            j += 1
+        passages.extend(_short_run(episode.id, turns, i, j, cfg, across))
+        i = j
     return passages
