@@ -38,7 +38,7 @@ class Reference:
     """One episode's entry in a reference file: its metadata and the quotes cited from it."""
 
     head: Citable  # the episode's metadata (and, without hosts, the authors: see by_episode)
-    quotes: tuple[Citable, ...]  # in the order given, quotes that continue each other joined
+    quotes: tuple[Citable, ...]  # by time, quotes that continue each other joined
 
     @property
     def note(self) -> str:
@@ -97,7 +97,9 @@ def by_episode(citables: list[Citable]) -> list[Reference]:
             names = tuple(dict.fromkeys(n for n in (q.speaker_name for q in quotes) if n))
             if len(names) > 1:
                 head = replace(head, hosts=names)
-        refs.append(Reference(head, tuple(quotes)))
+        # In the order they were said (untimed ones last): the note reads as a timeline.
+        timeline = sorted(quotes, key=lambda q: (q.start is None, q.start or 0.0))
+        refs.append(Reference(head, tuple(timeline)))
     return refs
 
 

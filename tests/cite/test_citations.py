@@ -414,6 +414,9 @@ def test_bibtex_writes_one_entry_per_episode_with_every_time() -> None:
     assert [e.key for e in lib.entries] == ["delangue2026hugging", "jaffee2026hugging"]
     entry = lib.entries[0]
     assert entry["note"] == NOTE
+    # Quotes are listed in the order they were said, whatever order the hits came in.
+    shuffled = bibtexparser.parse_string(export(_five_quotes()[::-1], "bibtex"))
+    assert shuffled.entries[1]["note"] == NOTE
     assert entry["annote"] == " [...] ".join(f"Quote {i}." for i in range(5))
     # Without hosts, the people quoted are the authors, in the order quoted.
     assert entry["author"] == "Delangue, Clément and Jaffee, Theo"
