@@ -263,12 +263,19 @@ def chunk_turn(
     return passages
 
 
-def _next_start(turns: list[Turn], after: int) -> float | None:
-    return next((t.start for t in turns[after + 1 :] if t.start is not None), None)
+def _next_starts(turns: list[Turn]) -> list[float | None]:
+    """For each turn, the start of the first timed turn after it (one pass, from the end)."""
+    out: list[float | None] = [None] * len(turns)
+    nxt: float | None = None
+    for i in range(len(turns) - 1, -1, -1):
+        out[i] = nxt
+        if turns[i].start is not None:
+            nxt = turns[i].start
+    return out
 
 
 def _group_passages(
-    episode_id: str, turns: list[Turn], first: int, sizes: list[int]
+    episode_id: str, turns: list[Turn], nexts: list[float | None], first: int, sizes: list[int]
 ) -> list[Passage]:
     """Passages of consecutive short turns ``first``, ``first + 1``, ...: each passage is
     ``sizes[k]`` whole turns, its text their texts joined, its speaker theirs when they share
@@ -277,10 +284,10 @@ def _group_passages(
     at = first
     for n in sizes:
         group = turns[at : at + n]
-        words = [w for k, t in enumerate(group, at) for w in _turn_words(t, _next_start(turns, k))]
+        words = [w for k, t in enumerate(group, at) for w in _turn_words(t, nexts[k])]
         if words:
             text = " ".join(w.text for w in words)
-            after = _next_start(turns, at + n - 1)
+            after = nexts[at + n - 1]
             end = after if after is not None else group[-1].end
             if end is None and words[0].time is not None:
                 end = words[-1].time
@@ -325,9 +332,15 @@ def _who(turn: Turn) -> tuple[str | None, str | None]:
 
 
 def _short_run(
-    episode_id: str, turns: list[Turn], lo: int, hi: int, cfg: ChunkConfig, across: bool
+    episode_id: str,
+    turns: list[Turn],
+    nexts: list[float | None],
+    span: tuple[int, int],
+    cfg: ChunkConfig,
+    across: bool,
 ) -> list[Passage]:
-    """Passages for the run of short turns ``lo..hi-1`` (each under ``min_turn_words``).
+    """Passages for the run of short turns ``span[0]..span[1]-1`` (each under
+    ``min_turn_words``).
 
     Consecutive turns of one speaker (a source that cuts one person's speech into short
     segments) are grouped: together they are a passage when they reach ``min_turn_words``.
@@ -335,36 +348,31 @@ def _short_run(
     unless ``across`` (an episode made mostly of short turns): then it is grouped with its
     short neighbours whoever speaks, so that every word of such an episode can be found.
     """
-    # Stretches of one speaker: (first turn, turn count, word count).
-    stretches: list[tuple[int, int, int]] = []
-    for i in range(lo, hi):
+    passages: list[Passage] = []
+
+    def emit(first: int, last: int) -> None:  # turns first..last-1, in balanced passages
+        counts = [len(t.text.split()) for t in turns[first:last]]
+        passages.extend(_group_passages(episode_id, turns, nexts, first, _sized(counts, cfg)))
+
+    # Stretches of one speaker: [first turn, end turn, word count].
+    stretches: list[list[int]] = []
+    for i in range(*span):
         n = len(turns[i].text.split())
         if stretches and _who(turns[i]) == _who(turns[stretches[-1][0]]):
-            s0, k, w = stretches[-1]
-            stretches[-1] = (s0, k + 1, w + n)
+            stretches[-1][1:] = [i + 1, stretches[-1][2] + n]
         else:
-            stretches.append((i, 1, n))
-    passages: list[Passage] = []
-    pending: list[tuple[int, int, int]] = []  # short stretches waiting to be grouped across
-
-    def flush() -> None:
-        if pending and across:
-            turn_counts = [
-                len(t.text.split()) for t in turns[pending[0][0] : pending[-1][0] + pending[-1][1]]
-            ]
-            passages.extend(
-                _group_passages(episode_id, turns, pending[0][0], _sized(turn_counts, cfg))
-            )
-        pending.clear()
-
-    for s0, k, w in stretches:
-        if w >= cfg.min_turn_words:
-            flush()
-            turn_counts = [len(t.text.split()) for t in turns[s0 : s0 + k]]
-            passages.extend(_group_passages(episode_id, turns, s0, _sized(turn_counts, cfg)))
-        else:
-            pending.append((s0, k, w))
-    flush()
+            stretches.append([i, i + 1, n])
+    pending: int | None = None  # first turn of the short stretches not yet emitted
+    for first, end, words in stretches:
+        if words >= cfg.min_turn_words:
+            if pending is not None and across:
+                emit(pending, first)
+            pending = None
+            emit(first, end)
+        elif pending is None:
+            pending = first
+    if pending is not None and across:
+        emit(pending, span[1])
     return passages
 
 
@@ -379,6 +387,7 @@ def chunk_episode(episode: Episode, cfg: ChunkConfig | None = None) -> list[Pass
     """
     cfg = cfg or ChunkConfig()
     turns = episode.turns
+    nexts = _next_starts(turns)
     counts = [len(t.text.split()) for t in turns]
     short_words = sum(n for n in counts if n < cfg.min_turn_words)
     across = short_words * 2 > sum(counts)
@@ -386,12 +395,12 @@ def chunk_episode(episode: Episode, cfg: ChunkConfig | None = None) -> list[Pass
     i = 0
     while i < len(turns):
         if counts[i] >= cfg.min_turn_words:
-            passages.extend(chunk_turn(episode.id, i, turns[i], _next_start(turns, i), cfg))
+            passages.extend(chunk_turn(episode.id, i, turns[i], nexts[i], cfg))
             i += 1
             continue
         j = i
         while j < len(turns) and counts[j] < cfg.min_turn_words:
             j += 1
-        passages.extend(_short_run(episode.id, turns, i, j, cfg, across))
+        passages.extend(_short_run(episode.id, turns, nexts, (i, j), cfg, across))
         i = j
     return passages
