@@ -464,3 +464,19 @@ def test_touching_quotes_of_one_speaker_become_one() -> None:
     # Another speaker, or a gap, is not joined.
     other = replace(b, speaker="Theo Jaffee")
     assert len(json.loads(export([a, other], "json"))) == 2
+
+
+def test_cli_export_of_five_hits_in_one_episode_writes_one_entry(library_index: Path) -> None:
+    """Issue 13: a query hitting one episode five times gave five copies of it in a .bib."""
+    args = ("compost heap", "--episode", "gardening", "--top", "5", "--index", library_index)
+    hits = json.loads(invoke("ask", *args, "--json").stdout)
+    assert len(hits) == 5 and len({h["episode_id"] for h in hits}) == 1
+    result = invoke("export", *args, "--format", "bibtex")
+    assert result.exit_code == 0, result.output
+    lib = bibtexparser.parse_string(result.stdout)
+    assert not lib.failed_blocks and len(lib.entries) == 1
+    note = lib.entries[0]["note"]
+    # Every hit's time is in the note (grouped by speaker: "Quoted from A at ...; from B at").
+    stamps = [f"{int(h['start']) // 60}:{int(h['start']) % 60:02d}" for h in hits]
+    assert all(s in note for s in stamps), note
+    assert note.startswith("Quoted from ") and note.count("; from ") == 1
