@@ -14,6 +14,7 @@ from podsearch.core.errors import ModelMismatchError
 from podsearch.core.models import Episode
 from podsearch.episodes.chunking import chunk_episode
 from podsearch.pipeline.rows import episode_row, passage_row, turn_rows
+from podsearch.query.context import attach_context
 from podsearch.query.filters import allowed_rows
 from podsearch.query.names import known_speakers
 from podsearch.query.parse import parse_question
@@ -590,3 +591,26 @@ def test_adjacent_passages_come_back_as_one_hit(
     assert light[0].passage_ids == [p.id for p in passages]
     assert light[0].as_json()["passage_ids"] == light[0].passage_ids
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+
+
+def test_context_of_a_grouped_passage_starts_after_its_last_turn(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    """A passage grouping one speaker's short segments covers several turns: the context
+    after it starts at the first turn it does not hold."""
+    segments = [
+        timed_turn(HOST, 10.0 + i, 11.0 + i, f"Lighthouse segment {i} of the keeper.")
+        for i in range(6)
+    ]
+    turns = [
+        timed_turn(GUEST, 0.0, 10.0, " ".join(OFF_TOPIC[:2])),
+        *segments,
+        timed_turn(GUEST, 16.0, 17.0, "Yeah."),
+        timed_turn(HOST, 17.0, 30.0, " ".join(OFF_TOPIC[2:4])),
+    ]
+    index = build_index(tmp_path / "idx", [Episode("seg", turns=turns)], fake_embedder)
+    hit = search(index, "lighthouse keeper segment", top=1, embedder=fake_embedder).hits[0]
+    assert hit.turn_index == 1 and hit.text == " ".join(t.text for t in segments)
+    attach_context(index, [hit], 1)
+    assert [t["text"] for t in hit.context_before or []] == [turns[0].text]
+    assert [t["text"] for t in hit.context_after or []] == ["Yeah."]
