@@ -10,6 +10,7 @@ import csv
 import io
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..core.errors import CitationError
@@ -30,6 +31,76 @@ def attribution(c: Citable) -> str:
     who = f" from {c.speaker_name}" if c.speaker_name else ""
     when = f" at {'about ' if c.approximate else ''}{c.timestamp}" if c.timed else ""
     return f"Quoted{who}{when}" if who or when else "Quoted passage"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One episode's entry in a reference file: its metadata and the quotes cited from it."""
+
+    head: Citable  # the episode's metadata (and, without hosts, the authors: see by_episode)
+    quotes: tuple[Citable, ...]  # by time, quotes that continue each other joined
+
+    @property
+    def note(self) -> str:
+        """The quotes' speakers and times: "Quoted from A at 7:41 and about 12:02; from B at
+        20:00" (a single quote reads as ``attribution`` of it)."""
+        pieces: dict[str | None, list[str]] = {}
+        for q in self.quotes:
+            times = pieces.setdefault(q.speaker_name, [])
+            if q.timed:
+                times.append(f"{'about ' if q.approximate else ''}{q.timestamp}")
+        parts = []
+        for who, times in pieces.items():
+            when = f"{', '.join(times[:-1])} and {times[-1]}" if len(times) > 1 else "".join(times)
+            words = ([f"from {who}"] if who else []) + ([f"at {when}"] if when else [])
+            if words:
+                parts.append(" ".join(words))
+        return "Quoted " + "; ".join(parts) if parts else "Quoted passage"
+
+    @property
+    def quote_text(self) -> str:
+        """The quotes, in order, "[...]" between them."""
+        return " [...] ".join(q.quote for q in self.quotes)
+
+
+def join_touching(citables: list[Citable]) -> list[Citable]:
+    """Consecutive quotes of one speaker and episode where one ends as the next starts (the
+    passages of one merged hit) joined into one quote with one time range."""
+    out: list[Citable] = []
+    for c in citables:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.episode_id is not None
+            and (prev.episode_id, prev.speaker) == (c.episode_id, c.speaker)
+            and prev.end is not None
+            and c.start is not None
+            and abs(prev.end - c.start) < 1e-6
+        ):
+            out[-1] = replace(prev, quote=f"{prev.quote} {c.quote}", end=c.end)
+        else:
+            out.append(c)
+    return out
+
+
+def by_episode(citables: list[Citable]) -> list[Reference]:
+    """One Reference per episode, in the order episodes first appear (a citable without an
+    episode id stands alone). APA names a podcast episode's hosts as its authors; when they
+    are unknown, the people quoted are, in the order quoted."""
+    groups: dict[str, list[Citable]] = {}
+    for c in join_touching(citables):
+        groups.setdefault(c.episode_id or f"passage:{c.passage_id}", []).append(c)
+    refs = []
+    for quotes in groups.values():
+        head = quotes[0]
+        if not head.hosts:
+            names = tuple(dict.fromkeys(n for n in (q.speaker_name for q in quotes) if n))
+            if len(names) > 1:
+                head = replace(head, hosts=names)
+        # In the order they were said (untimed ones last): the note reads as a timeline.
+        timeline = sorted(quotes, key=lambda q: (q.start is None, q.start or 0.0))
+        refs.append(Reference(head, tuple(timeline)))
+    return refs
 
 
 def bibtex_escape(text: str) -> str:
@@ -71,10 +142,12 @@ def _braced(text: str | None, protect: bool = False) -> str | None:
 
 
 def to_bibtex(citables: list[Citable]) -> str:
-    """BibTeX ``@misc`` entries: howpublished names the medium and show, note the quote's
-    speaker and time, annote the quote."""
+    """BibTeX ``@misc`` entries, one per episode: howpublished names the medium and show,
+    note the quotes' speakers and times, annote the quotes."""
     entries = []
-    for c, key in zip(citables, citation_keys(citables), strict=True):
+    refs = by_episode(citables)
+    for ref, key in zip(refs, citation_keys([r.head for r in refs]), strict=True):
+        c = ref.head
         parts = c.date_parts
         howpublished = GENRE + (f", {c.podcast}" if c.podcast else "")
         if c.episode_number is not None:
@@ -86,8 +159,8 @@ def to_bibtex(citables: list[Citable]) -> str:
             ("year", "{" + str(parts[0]) + "}" if parts else None),
             ("month", _MONTH_MACROS[parts[1] - 1] if len(parts) > 1 else None),
             ("url", "{" + _bibtex_url(c.link) + "}" if c.link else None),
-            ("note", _braced(attribution(c))),
-            ("annote", _braced(c.quote)),
+            ("note", _braced(ref.note)),
+            ("annote", _braced(ref.quote_text)),
         ]
         entries.append(_bib_entry("misc", key, fields))
     return "\n".join(entries)
@@ -95,9 +168,12 @@ def to_bibtex(citables: list[Citable]) -> str:
 
 def to_biblatex(citables: list[Citable]) -> str:
     """BibLaTeX ``@audio`` entries in the biblatex-apa shape for podcast episodes:
-    maintitle the show, entrysubtype podcastepisode, ISO date."""
+    maintitle the show, entrysubtype podcastepisode, ISO date; one entry per episode, the
+    quotes' speakers and times in addendum."""
     entries = []
-    for c, key in zip(citables, citation_keys(citables), strict=True):
+    refs = by_episode(citables)
+    for ref, key in zip(refs, citation_keys([r.head for r in refs]), strict=True):
+        c = ref.head
         fields = [
             ("author", "{" + _bibtex_names(c.authors) + "}" if c.authors else None),
             ("title", _braced(c.episode_title, protect=True)),
@@ -108,8 +184,8 @@ def to_biblatex(citables: list[Citable]) -> str:
             ("entrysubtype", "{podcastepisode}"),
             ("url", "{" + _bibtex_url(c.link) + "}" if c.link else None),
             ("note", _braced(GENRE)),
-            ("addendum", _braced(attribution(c))),
-            ("annotation", _braced(c.quote)),
+            ("addendum", _braced(ref.note)),
+            ("annotation", _braced(ref.quote_text)),
         ]  # fmt: skip
         entries.append(_bib_entry("audio", key, fields))
     return "\n".join(entries)
@@ -117,7 +193,8 @@ def to_biblatex(citables: list[Citable]) -> str:
 
 def to_ris(citables: list[Citable]) -> str:
     """RIS records of type SOUND, written with rispy (without its "1." record headers,
-    which the RIS specification does not have)."""
+    which the RIS specification does not have); one record per episode, an N1 note per
+    quote with its speaker, time and link."""
     import rispy
     from rispy.writer import RisWriter
 
@@ -126,7 +203,9 @@ def to_ris(citables: list[Citable]) -> str:
             return ""
 
     records = []
-    for c, key in zip(citables, citation_keys(citables), strict=True):
+    refs = by_episode(citables)
+    for ref, key in zip(refs, citation_keys([r.head for r in refs]), strict=True):
+        c = ref.head
         rec: dict[str, Any] = {"type_of_reference": "SOUND", "id": key}
         if c.authors:
             rec["authors"] = [_ris_name(n) for n in c.authors]
@@ -142,10 +221,13 @@ def to_ris(citables: list[Citable]) -> str:
             rec["date"] = "/".join(f"{p:02d}" for p in c.date_parts)
         if c.link:
             rec["urls"] = [c.link]
-        note = f"{attribution(c)}: “{c.quote}”"
-        if c.timed and c.deep_link:
-            note += f" {c.deep_link}"
-        rec["notes"] = [" ".join(note.split())]
+        notes = []
+        for q in ref.quotes:
+            note = f"{attribution(q)}: “{q.quote}”"
+            if q.timed and q.deep_link:
+                note += f" {q.deep_link}"
+            notes.append(" ".join(note.split()))
+        rec["notes"] = notes
         if c.language:
             rec["language"] = c.language
         records.append(rec)
@@ -161,8 +243,15 @@ def _ris_name(name: str) -> str:
 
 
 def to_csl_json(citables: list[Citable]) -> str:
-    """A CSL-JSON array (csl-data.json schema); the passage is under ``custom``."""
-    items = [to_csl_item(c, key) for c, key in zip(citables, citation_keys(citables), strict=True)]
+    """A CSL-JSON array (csl-data.json schema), one item per episode: ``note`` lists the
+    quotes' speakers and times, ``custom`` holds the first quote and ``custom.quotes`` all."""
+    refs = by_episode(citables)
+    items = []
+    for ref, key in zip(refs, citation_keys([r.head for r in refs]), strict=True):
+        item = to_csl_item(ref.head, key)
+        item["note"] = ref.note
+        item["custom"]["quotes"] = [to_csl_item(q)["custom"] for q in ref.quotes]
+        items.append(item)
     return dumps(items, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -177,7 +266,7 @@ def to_markdown(citables: list[Citable]) -> str:
     """Blockquotes with an attribution line: speaker, episode, show, date and the time
     linked to the moment (``URL#t=SECONDS``); "≈" and "(approximate)" mark inexact times."""
     blocks = []
-    for c in citables:
+    for c in join_touching(citables):
         quote = _md(c.quote)
         if re.match(r"([#+>-]|\d+[.)](\s|$))", quote):
             quote = "\\" + quote
@@ -206,10 +295,17 @@ def to_markdown(citables: list[Citable]) -> str:
 
 
 def _records(citables: list[Citable], style: str) -> list[dict[str, Any]]:
-    """Flat records for JSON and CSV; unknown values are left out (JSON) or empty (CSV)."""
+    """Flat records for JSON and CSV, one per quote; quotes of one episode share its key.
+    Unknown values are left out (JSON) or empty (CSV)."""
+    citables = join_touching(citables)
     styled = render_style(citables, style)
+    refs = by_episode(citables)
+    keys = citation_keys([r.head for r in refs])
+    # By object: ``citables`` are already joined, so the references hold these very objects.
+    key_of = {id(q): k for r, k in zip(refs, keys, strict=True) for q in r.quotes}
     out = []
-    for c, key, s in zip(citables, citation_keys(citables), styled, strict=True):
+    for c, s in zip(citables, styled, strict=True):
+        key = key_of[id(c)]
         rec: dict[str, Any] = {
             "key": key, "passage_id": c.passage_id, "quote": c.quote,
             "speaker": c.speaker_name, "timestamp": c.timestamp or None,

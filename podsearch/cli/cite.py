@@ -35,7 +35,7 @@ FormatOpt = Annotated[
 ]
 
 
-def _write_export(text: str, output: Path | None, count: int) -> None:
+def _write_export(text: str, output: Path | None, summary: str) -> None:
     if output is None:
         sys.stdout.write(text)
         return
@@ -44,7 +44,7 @@ def _write_export(text: str, output: Path | None, count: int) -> None:
     except OSError as e:
         err.print(f"[red]Error:[/red] cannot write {escape(str(output))}: {escape(str(e))}")
         raise typer.Exit(1) from None
-    err.print(f"Wrote {count} citation(s) to {escape(str(output))}")
+    err.print(f"Wrote {summary} to {escape(str(output))}")
 
 
 def cite(
@@ -115,10 +115,18 @@ def export(
             resolve_style(style)
         ensure_index(library)
         result = library.ask(request)
-        ids = [h.passage_id for h in result.hits]
+        # Every passage of every hit (a merged hit joins several); the file has one
+        # reference per episode, or one quote per hit in markdown, json and csv.
+        ids = [pid for h in result.hits for pid in (h.passage_ids or [h.passage_id])]
     render.notes(result)
     with errors():
         text = library.export(ids, fmt, style)
     if not ids:
         err.print("No matching passages.")
-    _write_export(text, output, len(ids))
+    hits = len(result.hits)
+    if fmt in ("markdown", "json", "csv"):
+        summary = f"{hits} quote(s)"
+    else:
+        episodes = len({h.episode_id for h in result.hits})
+        summary = f"{episodes} reference(s) for {hits} hit(s)"
+    _write_export(text, output, summary)

@@ -22,10 +22,24 @@ def attach_context(index: Index, hits: list[Hit], n: int) -> None:
     keys = ("speaker", "speaker_source", "start", "end", "time_precision", "text")
     for h in hits:
         episode_turns = by_episode.get(h.episode_id, {})
-        pick = [episode_turns.get(i) for i in range(h.turn_index - n, h.turn_index + n + 1)]
-        rows = [{k: t[k] for k in keys} if t else None for t in pick]
-        h.context_before = [r for r in rows[:n] if r]
-        h.context_after = [r for r in rows[n + 1 :] if r]
+        last = _last_turn(h, episode_turns)
+        before = [episode_turns.get(i) for i in range(h.turn_index - n, h.turn_index)]
+        after = [episode_turns.get(i) for i in range(last + 1, last + n + 1)]
+        h.context_before = [{k: t[k] for k in keys} for t in before if t]
+        h.context_after = [{k: t[k] for k in keys} for t in after if t]
+
+
+def _last_turn(hit: Hit, turns: dict[int, dict[str, Any]]) -> int:
+    """The last turn a hit's text reaches: its own, or, for a passage that groups short
+    turns (episodes.chunking), the turns its words run on into."""
+    left = len(hit.text.split())
+    i = hit.turn_index
+    while True:
+        turn = turns.get(i)
+        left -= len(turn["text"].split()) if turn else left
+        if left <= 0 or (i + 1) not in turns:
+            return i
+        i += 1
 
 
 def pa_array(values: set[str]) -> Any:

@@ -118,18 +118,23 @@ def search(
         cosine = _cosines(index, vector, dense, [r for r, _ in ranked])
         ranked = [(r, cosine[r]) for r, _ in ranked]
     hits: list[Hit] = []
+    spans: list[tuple[int, int]] = []  # the first and last row of each hit's passages
     # Hits are made a batch at a time, best first, until ``top`` of them survive the rules.
     batch = max(2 * top, 20)
     for at in range(0, len(ranked), batch):
-        for h in _make_hits(index, ranked[at : at + batch]):
+        chunk = ranked[at : at + batch]
+        for (row, _), h in zip(chunk, _make_hits(index, chunk), strict=True):
             h.confident = _is_confident(h, mode, fusion, parsed.query, bool(phrases))
             if parsed.speakers and h.speaker is None and not h.confident:
                 # Unattributed text may hold the named person's words, but only a strong
                 # match earns a place beside their labelled passages.
                 continue
+            if _merge_adjacent(hits, spans, h, row):
+                continue  # it extended a better hit: one quote, one time range
             if any(_overlaps(h, k) for k in hits):
                 continue  # no two hits cover the same span of one episode
             hits.append(h)
+            spans.append((row, row))
             if len(hits) == top:
                 break
         if len(hits) == top:
@@ -205,6 +210,68 @@ def _overlaps(a: Hit, b: Hit) -> bool:
     return a.start < b.end and b.start < a.end  # type: ignore[operator]
 
 
+def _merge_adjacent(hits: list[Hit], spans: list[tuple[int, int]], h: Hit, row: int) -> bool:
+    """Join ``h`` (passage ``row``) to a better hit it continues; True when it did.
+
+    Passages of one turn are consecutive rows (the row-id rule keeps an episode's passages in
+    order), so ``h`` continues a hit when it is the row just before or after that hit's rows,
+    in the same turn. The hit keeps its score and rank and gets the joined text, the union of
+    the times and both passage ids; the time precision is the one of the passage it now
+    starts with. A hit that now touches another hit of the turn absorbs it too.
+    """
+    for i, (k, (lo, hi)) in enumerate(zip(hits, spans, strict=True)):
+        if k.episode_id != h.episode_id or k.turn_index != h.turn_index:
+            continue
+        if row == hi + 1:
+            _join(k, h)
+            spans[i] = (lo, row)
+        elif row == lo - 1:
+            _join(h, k, into=k)
+            spans[i] = (row, hi)
+        else:
+            continue
+        _absorb_neighbours(hits, spans, i)
+        return True
+    return False
+
+
+def _join(first: Hit, second: Hit, into: Hit | None = None) -> None:
+    """Make ``into`` (default ``first``) the quote of ``first`` followed by ``second``."""
+    into = into or first
+    into.text = f"{first.text} {second.text}"
+    into.passage_ids = [
+        *(first.passage_ids or [first.passage_id]),
+        *(second.passage_ids or [second.passage_id]),
+    ]
+    into.passage_id = into.passage_ids[0]  # ``cite`` of the shown id starts where the quote does
+    into.start, into.time_precision = first.start, first.time_precision
+    into.end = second.end if second.end is not None else first.end
+    into.chapter = first.chapter
+
+
+def _absorb_neighbours(hits: list[Hit], spans: list[tuple[int, int]], i: int) -> None:
+    """Fold into hit ``i`` every other hit of its turn whose rows now touch its rows."""
+    k = hits[i]
+    j = 0
+    while j < len(hits):
+        other = hits[j]
+        lo, hi = spans[i]
+        olo, ohi = spans[j]
+        if j != i and (other.episode_id, other.turn_index) == (k.episode_id, k.turn_index):
+            if olo == hi + 1 or ohi == lo - 1:
+                if olo == hi + 1:
+                    _join(k, other)
+                else:
+                    _join(other, k, into=k)
+                spans[i] = (min(lo, olo), max(hi, ohi))
+                del hits[j], spans[j]
+                if j < i:
+                    i -= 1
+                j = 0
+                continue
+        j += 1
+
+
 def _make_hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
     if not ranked:
         return []
@@ -232,6 +299,7 @@ def _make_hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
                 url=ep.get("url"),
                 turn_index=row["turn_index"],
                 chapter=row.get("chapter"),
+                passage_ids=[row["passage_id"]],
             )
         )
     return hits

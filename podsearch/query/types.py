@@ -218,6 +218,9 @@ class Hit:
     turn_index: int
     confident: bool = False
     chapter: str | None = None  # the feed's chapter title, when it gives chapters
+    # Every passage the quote joins, in order: one, or more when adjacent hits of one turn
+    # were merged (``passage_id`` is the first of them).
+    passage_ids: list[str] = field(default_factory=list)
     # Turns around the quote, only when asked for (context > 0).
     context_before: list[dict[str, Any]] | None = None
     context_after: list[dict[str, Any]] | None = None
@@ -227,7 +230,7 @@ class Hit:
     def as_json(self) -> dict[str, Any]:
         """The hit's JSON object (the README documents every field)."""
         # A shallow copy: asdict's deep copy of every list cost ~2 ms a query.
-        data = dict(vars(self), sources=list(self.sources))
+        data = dict(vars(self), sources=list(self.sources), passage_ids=list(self.passage_ids))
         for key in ("context_before", "context_after", "citation"):
             if data[key] is None:
                 del data[key]

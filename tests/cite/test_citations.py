@@ -58,7 +58,10 @@ FULL = Citable(
     published="2026-05-22",
     url="https://example.com/ep",
 )
-HOSTED = replace(FULL, hosts=("Theo Jaffee", "Sofia Puccini"), guests=("Clément Delangue",))
+# Another episode (export writes one entry per episode, so each case has its own).
+HOSTED = replace(
+    FULL, episode_id="ab12", hosts=("Theo Jaffee", "Sofia Puccini"), guests=("Clément Delangue",)
+)
 MISSING = {
     "no date": replace(FULL, published=None),
     "no speaker": replace(FULL, speaker=None),
@@ -68,6 +71,9 @@ MISSING = {
     "no show": replace(FULL, podcast=None),
     "no title": replace(FULL, episode_title=None, source="episode.vtt"),
     "nothing": Citable(passage_id="0000000000", quote="Just words."),
+}
+MISSING = {
+    k: replace(c, episode_id=c.episode_id and f"ep-{i}") for i, (k, c) in enumerate(MISSING.items())
 }
 STYLES = ("apa", "mla", "chicago")
 BAD_BITS = ("None", "null", "()", "[]", "“”", "{}", "( )", "[ ]")
@@ -185,7 +191,8 @@ def test_any_csl_style_name_and_unknown_style() -> None:
 
 
 def test_bibtex_parses_with_the_right_fields() -> None:
-    lib = bibtexparser.parse_string(export([FULL, HOSTED, FULL], "bibtex"))
+    other = replace(FULL, episode_id="cd34")  # a third episode, key clashing with the first
+    lib = bibtexparser.parse_string(export([FULL, HOSTED, other], "bibtex"))
     assert not lib.failed_blocks
     keys = [e.key for e in lib.entries]
     assert keys == ["delangue2026hugging", "jaffee2026hugging", "delangue2026huggingb"]
@@ -351,9 +358,16 @@ def test_cli_export_ris_to_file(library_index: Path, tmp_path: Path) -> None:
         "export", "compost", "--format", "ris", "-o", out, "--top", "3", "--index", library_index
     )
     assert result.exit_code == 0, result.output
-    assert result.stdout == "" and "Wrote 3 citation(s)" in result.stderr
+    hits = json.loads(
+        invoke("ask", "compost", "--json", "--top", "3", "--index", library_index).stdout
+    )
+    episodes = len({h["episode_id"] for h in hits})
+    assert result.stdout == ""
+    assert f"Wrote {episodes} reference(s) for 3 hit(s)" in result.stderr
     records = rispy.loads(out.read_text(encoding="utf-8"))
-    assert len(records) == 3 and all(r["type_of_reference"] == "SOUND" for r in records)
+    # One record per episode, one N1 note per hit.
+    assert len(records) == episodes and all(r["type_of_reference"] == "SOUND" for r in records)
+    assert sum(len(r["notes"]) for r in records) == 3
     stdout = invoke("export", "compost", "-f", "csl-json", "--index", library_index, "-k", "2")
     jsonschema.validate(json.loads(stdout.stdout), SCHEMA)
 
@@ -372,3 +386,97 @@ def test_cli_errors_are_one_line(library_index: Path) -> None:
     assert missing.exit_code == 1 and "ids are shown with every hit" in missing.stderr
     both = runner.invoke(app, ["cite", "x", "--style", "apa", "--format", "ris"])
     assert both.exit_code == 2
+
+
+# One reference per episode
+
+
+def _five_quotes() -> list[Citable]:
+    """Five hits of one episode (two speakers, one time approximate), then another episode."""
+    times = [(461.0, 478.5), (600.0, 630.0), (700.0, 720.0), (900.0, 915.0), (1000.0, 1010.0)]
+    quotes = [
+        replace(FULL, passage_id=f"p{i}", quote=f"Quote {i}.", start=s, end=e)
+        for i, (s, e) in enumerate(times)
+    ]
+    quotes[2] = replace(quotes[2], speaker="Theo Jaffee")
+    quotes[3] = replace(quotes[3], time_precision="interpolated")
+    return [*quotes, HOSTED]
+
+
+NOTE = (
+    "Quoted from Clément Delangue at 7:41, 10:00, about 15:00 and 16:40; from Theo Jaffee at 11:40"
+)
+
+
+def test_bibtex_writes_one_entry_per_episode_with_every_time() -> None:
+    lib = bibtexparser.parse_string(export(_five_quotes(), "bibtex"))
+    assert not lib.failed_blocks
+    assert [e.key for e in lib.entries] == ["delangue2026hugging", "jaffee2026hugging"]
+    entry = lib.entries[0]
+    assert entry["note"] == NOTE
+    # Quotes are listed in the order they were said, whatever order the hits came in.
+    shuffled = bibtexparser.parse_string(export(_five_quotes()[::-1], "bibtex"))
+    assert shuffled.entries[1]["note"] == NOTE
+    assert entry["annote"] == " [...] ".join(f"Quote {i}." for i in range(5))
+    # Without hosts, the people quoted are the authors, in the order quoted.
+    assert entry["author"] == "Delangue, Clément and Jaffee, Theo"
+    biblatex = bibtexparser.parse_string(export(_five_quotes(), "biblatex"))
+    assert len(biblatex.entries) == 2 and biblatex.entries[0]["addendum"] == NOTE
+
+
+def test_ris_and_csl_json_write_one_record_per_episode() -> None:
+    records = rispy.loads(export(_five_quotes(), "ris"))
+    assert len(records) == 2
+    assert [n.split(": “")[0] for n in records[0]["notes"]] == [
+        "Quoted from Clément Delangue at 7:41",
+        "Quoted from Clément Delangue at 10:00",
+        "Quoted from Theo Jaffee at 11:40",
+        "Quoted from Clément Delangue at about 15:00",
+        "Quoted from Clément Delangue at 16:40",
+    ]
+    items = json.loads(export(_five_quotes(), "csl-json"))
+    jsonschema.validate(items, SCHEMA)
+    assert len(items) == 2 and items[0]["note"] == NOTE
+    assert [q["passage_id"] for q in items[0]["custom"]["quotes"]] == [f"p{i}" for i in range(5)]
+
+
+def test_quote_formats_keep_one_quote_per_hit_under_the_episode_key() -> None:
+    records = json.loads(export(_five_quotes(), "json"))
+    assert len(records) == 6
+    assert {r["key"] for r in records[:5]} == {"delangue2026hugging"}
+    assert records[5]["key"] == "jaffee2026hugging"
+    assert export(_five_quotes(), "markdown").count("> —") == 6
+
+
+def test_touching_quotes_of_one_speaker_become_one() -> None:
+    """The passages of one merged hit: one ends where the next starts."""
+    a = replace(FULL, passage_id="a", quote="First part.", start=10.0, end=20.0)
+    b = replace(FULL, passage_id="b", quote="Second part.", start=20.0, end=31.0)
+    c = replace(FULL, passage_id="c", quote="Later.", start=40.0, end=45.0)
+    lib = bibtexparser.parse_string(export([a, b, c], "bibtex"))
+    assert lib.entries[0]["note"] == "Quoted from Clément Delangue at 0:10 and 0:40"
+    assert lib.entries[0]["annote"] == "First part. Second part. [...] Later."
+    records = json.loads(export([a, b, c], "json"))
+    assert [(r["quote"], r["start"], r["end"]) for r in records] == [
+        ("First part. Second part.", 10.0, 31.0),
+        ("Later.", 40.0, 45.0),
+    ]
+    # Another speaker, or a gap, is not joined.
+    other = replace(b, speaker="Theo Jaffee")
+    assert len(json.loads(export([a, other], "json"))) == 2
+
+
+def test_cli_export_of_five_hits_in_one_episode_writes_one_entry(library_index: Path) -> None:
+    """Issue 13: a query hitting one episode five times gave five copies of it in a .bib."""
+    args = ("compost heap", "--episode", "gardening", "--top", "5", "--index", library_index)
+    hits = json.loads(invoke("ask", *args, "--json").stdout)
+    assert len(hits) == 5 and len({h["episode_id"] for h in hits}) == 1
+    result = invoke("export", *args, "--format", "bibtex")
+    assert result.exit_code == 0, result.output
+    lib = bibtexparser.parse_string(result.stdout)
+    assert not lib.failed_blocks and len(lib.entries) == 1
+    note = lib.entries[0]["note"]
+    # Every hit's time is in the note (grouped by speaker: "Quoted from A at ...; from B at").
+    stamps = [f"{int(h['start']) // 60}:{int(h['start']) % 60:02d}" for h in hits]
+    assert all(s in note for s in stamps), note
+    assert note.startswith("Quoted from ") and note.count("; from ") == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -32,12 +33,20 @@ from podsearch.core.models import (
     Passage,
     Turn,
 )
-from podsearch.episodes.chunking import WORDS_PER_SECOND, ChunkConfig, _group, chunk_episode
+from podsearch.episodes.chunking import (
+    WORDS_PER_SECOND,
+    ChunkConfig,
+    _clause_cuts,
+    _group,
+    chunk_episode,
+    sentence_word_counts,
+)
+from podsearch.ingest.readers import read_text
 
 # The config the expected shapes below were worked out for (the default is 30..80).
 DEFAULT = ChunkConfig(min_words=40, max_words=120)
-# Configurations under which every size rule can be met at sentence ends (sentences are cut
-# into pieces of at most 60 words, so max_words must leave room for them).
+# Configurations the rules are checked under (a sentence longer than max_words is cut into
+# pieces of at most max_words, so every size rule can be met).
 CONFIGS = [
     ChunkConfig(),
     DEFAULT,
@@ -83,20 +92,75 @@ def expected_precision(episode: Episode, turn_index: int, offset: int) -> str:
     return INTERPOLATED if turn.end is not None or later_start else ESTIMATED
 
 
+def short_stretch_words(episode: Episode, i: int, cfg: ChunkConfig) -> int:
+    """Words of the stretch of consecutive short turns of turn ``i``'s speaker around it."""
+    turns = episode.turns
+
+    def short_same(k: int) -> bool:
+        t = turns[k]
+        same = (t.speaker, t.speaker_source) == (turns[i].speaker, turns[i].speaker_source)
+        return n_words(t.text) < cfg.min_turn_words and same
+
+    lo = i
+    while lo > 0 and short_same(lo - 1):
+        lo -= 1
+    hi = i
+    while hi + 1 < len(turns) and short_same(hi + 1):
+        hi += 1
+    return sum(n_words(t.text) for t in turns[lo : hi + 1])
+
+
 def check_invariants(episode: Episode, cfg: ChunkConfig = DEFAULT) -> list[Passage]:
     """Assert every chunking rule over one episode; returns its passages."""
     passages = chunk_episode(episode, cfg)
-    groups = by_turn(passages)
+    turns = episode.turns
+    counts = [n_words(t.text) for t in turns]
+    short = [n < cfg.min_turn_words for n in counts]
+    # An episode whose words are mostly in short turns groups them across speakers.
+    across = sum(n for n, s in zip(counts, short, strict=True) if s) * 2 > sum(counts)
+    if sum(counts):
+        assert passages, "an episode with words has passages"
 
     # In order, each (turn, offset) once.
     keys = [(p.turn_index, p.word_offset) for p in passages]
     assert keys == sorted(set(keys))
 
-    for i, turn in enumerate(episode.turns):
+    # Passages starting at a short turn are groups of whole short turns: which turns each
+    # covers, found by consuming its words turn by turn.
+    covered: dict[int, Passage] = {}
+    for p in passages:
+        if not short[p.turn_index]:
+            continue
+        assert p.word_offset == 0
+        left = p.text.split()
+        k = p.turn_index
+        members = []
+        while left:
+            assert k < len(turns) and short[k], f"group at turn {p.turn_index} overruns"
+            words = turns[k].text.split()
+            assert left[: len(words)] == words
+            left = left[len(words) :]
+            assert k not in covered, f"turn {k} in two passages"
+            covered[k] = p
+            members.append(turns[k])
+            k += 1
+        assert n_words(p.text) <= cfg.max_words * 1.25 or len(members) == 1
+        speakers = {(t.speaker, t.speaker_source) for t in members}
+        expected = next(iter(speakers)) if len(speakers) == 1 else (None, None)
+        assert (p.speaker, p.speaker_source) == expected
+        if not across:
+            assert len(speakers) == 1, "a normal episode never groups across speakers"
+    for i, is_short in enumerate(short):
+        if is_short and i not in covered and counts[i]:
+            # Left out of ranking: a backchannel of a normal episode, never more.
+            assert not across, f"turn {i} of a short-turn episode lost"
+            assert short_stretch_words(episode, i, cfg) < cfg.min_turn_words
+
+    groups = by_turn(passages)
+    for i, turn in enumerate(turns):
         words = turn.text.split()
         got = groups.get(i, [])
-        if len(words) < cfg.min_turn_words:
-            assert got == [], f"turn {i} ({len(words)} words) should be left out"
+        if short[i]:
             continue
         assert got, f"turn {i} ({len(words)} words) lost"
         # Every word exactly once, in order, and nothing from another turn.
@@ -249,6 +313,128 @@ def test_group_keeps_word_counts() -> None:
         # Cuts fall on sentence ends: every prefix sum of groups is a prefix sum of counts.
         ends = {sum(counts[: k + 1]) for k in range(len(counts))}
         assert {sum(groups[: k + 1]) for k in range(len(groups))} <= ends
+
+
+# --- short turns -------------------------------------------------------------------------
+
+# The shape of the Podcasting 2.0 namespace's JSON transcript example: one word a segment.
+SPEC_EXAMPLE = {
+    "version": "1.0.0",
+    "segments": [
+        {"speaker": "Darth Vader", "startTime": 0.5, "endTime": 0.75, "body": "I"},
+        {"speaker": "Darth Vader", "startTime": 0.75, "endTime": 1.0, "body": "am"},
+        {"speaker": "Darth Vader", "startTime": 1.0, "endTime": 1.5, "body": "your"},
+        {"speaker": "Darth Vader", "startTime": 1.5, "endTime": 2.0, "body": "father"},
+        {"speaker": "Luke Skywalker", "startTime": 2.5, "endTime": 2.8, "body": "No!!"},
+        {"speaker": "Luke Skywalker", "startTime": 3.0, "endTime": 3.5, "body": "That's"},
+        {"speaker": "Luke Skywalker", "startTime": 3.5, "endTime": 4.0, "body": "impossible!"},
+    ],
+}
+
+
+def test_an_episode_of_short_turns_has_passages() -> None:
+    """Issue 19: the spec's own example (two turns of 4 and 3 words) had 0 passages."""
+    episode = read_text(json.dumps(SPEC_EXAMPLE), "example.json").episode
+    assert [n_words(t.text) for t in episode.turns] == [4, 3]
+    passages = check_invariants(episode, ChunkConfig())
+    assert [p.text for p in passages] == ["I am your father No!! That's impossible!"]
+    p = passages[0]
+    # Two speakers in one passage: the speaker is unknown rather than wrong.
+    assert (p.speaker, p.speaker_source) == (None, None)
+    assert (p.start, p.end, p.time_precision) == (0.5, 4.0, EXACT)
+
+
+def test_a_dialogue_of_short_lines_is_grouped_into_sized_passages() -> None:
+    rng = random.Random(15)
+    turns = [
+        timed_turn(SPEAKERS[i % 2], 3.0 * i, 3.0 * i + 2.5, sentence(rng, rng.randint(2, 7)))
+        for i in range(60)
+    ]
+    passages = check_invariants(Episode("lines", turns=turns), ChunkConfig())
+    assert sum(n_words(p.text) for p in passages) == sum(n_words(t.text) for t in turns)
+    assert all(30 <= n_words(p.text) <= 100 for p in passages)
+    # Each starts at its first turn's start and ends where the next passage starts.
+    for a, b in itertools.pairwise(passages):
+        assert a.start == turns[a.turn_index].start and a.end == b.start
+
+
+def test_one_speakers_short_segments_group_without_crossing_speakers() -> None:
+    """A source that cuts one person's speech into short segments: grouped by speaker; a
+    backchannel between two long turns stays out of ranking."""
+    rng = random.Random(16)
+    host_segments = [timed_turn(HOST, 10.0 + i, 11.0 + i, sentence(rng, 5)) for i in range(8)]
+    turns = [
+        timed_turn(GUEST, 0.0, 10.0, sentence(rng, 40)),
+        *host_segments,  # 40 words of the host in 8 turns of 5
+        timed_turn(GUEST, 18.0, 19.0, "Yeah."),
+        timed_turn(HOST, 19.0, 40.0, sentence(rng, 40)),
+        timed_turn(GUEST, 40.0, 41.0, "Right, right."),
+        timed_turn(HOST, 41.0, 60.0, sentence(rng, 40)),
+    ]
+    passages = check_invariants(Episode("segments", turns=turns), ChunkConfig())
+    assert [p.turn_index for p in passages] == [0, 1, 10, 12]
+    grouped = passages[1]
+    assert grouped.speaker == HOST and n_words(grouped.text) == 40
+    assert (grouped.start, grouped.end) == (10.0, 18.0)
+    texts = " ".join(p.text for p in passages)
+    assert "Yeah." not in texts and "Right, right." not in texts
+
+
+# --- sentences ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Abbreviations and initials do not end a sentence (the old regex split all of them).
+        ("I met Mr. Smith and Dr. Ambedkar in the U.S. Army. Then we left.", [11, 3]),
+        ("He studied at St. Stephen's with J. R. D. Tata. So what?", [10, 2]),
+        ("It was 3.5 percent, i.e. small. Right.", [6, 1]),
+        ('He said, "Go home." And I went.', [4, 3]),
+        ("so it was it was good you know and then", [10]),
+        ("   ", []),
+    ],
+)
+def test_sentence_word_counts(text: str, expected: list[int]) -> None:
+    assert sentence_word_counts(text) == expected
+
+
+def test_sentences_are_found_across_cues() -> None:
+    """Captions end mid-sentence: a turn's cues are joined before its sentences are found,
+    and a passage still starts at its first word's own time."""
+    rng = random.Random(13)
+    first = sentence(rng, 50)
+    second = sentence(rng, 50)
+    words = (first + " " + second).split()
+    # Cues of 20 words each, cutting both sentences in the middle.
+    cues = [" ".join(words[i : i + 20]) for i in range(0, len(words), 20)]
+    turn = cue_turn(HOST, 10.0, cues, seconds_per_word=0.5)
+    passages = check_invariants(Episode("across", turns=[turn]), ChunkConfig())
+    assert [p.text for p in passages] == [first, second]
+    # The second sentence starts at word 50, inside the third cue (words 40-59, from 30 s).
+    assert passages[1].start == pytest.approx(10.0 + 50 * 0.5)
+    assert passages[1].time_precision == INTERPOLATED
+
+
+def test_an_over_long_sentence_is_cut_at_a_clause() -> None:
+    rng = random.Random(14)
+    head = sentence(rng, 55, end=",")
+    tail = sentence(rng, 50).lower()
+    text = f"{head} {tail}"  # one 105-word sentence with one comma, after word 55
+    ep = Episode("clause", turns=[timed_turn(HOST, 0.0, 50.0, text)])
+    passages = check_invariants(ep, ChunkConfig())  # 30..80: the sentence is too long
+    assert [n_words(p.text) for p in passages] == [55, 50]
+    assert passages[0].text.endswith(",")
+
+
+def test_clause_cuts_without_a_clause_are_even() -> None:
+    words = ["word"] * 170
+    assert _clause_cuts(words, 80) == [57, 56, 57]
+    words[69] = "word,"  # a comma after word 70: inside the first cut's window (43..70)
+    assert _clause_cuts(words, 80)[0] == 70
+    words[69], words[75] = "word", "word,"  # after word 76: too far from an even split
+    assert _clause_cuts(words, 80)[0] == 57
+    assert sum(_clause_cuts(words, 80)) == 170
 
 
 # --- times ------------------------------------------------------------------------------

@@ -325,3 +325,37 @@ def test_sigkill_mid_write_leaves_the_previous_generation(tmp_path: Path) -> Non
         invoke("index", big, "--index", index, "--model", "fake", "--no-wait", "--json").stdout
     )
     assert report["episodes_added"] == 150
+
+
+def test_an_episode_of_short_turns_is_indexed_and_found(tmp_path: Path) -> None:
+    """Issue 19: the Podcasting 2.0 spec's JSON example (one word a segment, turns of 4 and 3
+    words) was indexed with 0 passages, so its words could not be found."""
+    segments = [
+        ("Darth Vader", 0.5, 0.75, "I"),
+        ("Darth Vader", 0.75, 1.0, "am"),
+        ("Darth Vader", 1.0, 1.5, "your"),
+        ("Darth Vader", 1.5, 2.0, "father"),
+        ("Luke Skywalker", 2.5, 2.8, "No!!"),
+        ("Luke Skywalker", 3.0, 3.5, "That's"),
+        ("Luke Skywalker", 3.5, 4.0, "impossible!"),
+    ]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "example.json").write_text(
+        json.dumps(
+            {
+                "version": "1.0.0",
+                "segments": [
+                    {"speaker": s, "startTime": a, "endTime": b, "body": t}
+                    for s, a, b, t in segments
+                ],
+            }
+        )
+    )
+    index = tmp_path / "idx"
+    result = runner.invoke(app, ["index", str(folder), "--index", str(index), "--model", "fake"])
+    assert result.exit_code == 0, result.output
+    ask = runner.invoke(app, ["ask", "your father", "--index", str(index), "--json"])
+    hits = json.loads(ask.stdout)
+    assert [h["text"] for h in hits] == ["I am your father No!! That's impossible!"]
+    assert (hits[0]["start"], hits[0]["end"]) == (0.5, 4.0)

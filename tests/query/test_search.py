@@ -14,10 +14,11 @@ from podsearch.core.errors import ModelMismatchError
 from podsearch.core.models import Episode
 from podsearch.episodes.chunking import chunk_episode
 from podsearch.pipeline.rows import episode_row, passage_row, turn_rows
+from podsearch.query.context import attach_context
 from podsearch.query.filters import allowed_rows
 from podsearch.query.names import known_speakers
 from podsearch.query.parse import parse_question
-from podsearch.query.rank import _overlaps, fuse_rrf, search
+from podsearch.query.rank import _merge_adjacent, _overlaps, fuse_rrf, search
 from podsearch.query.types import Filters, Hit
 from podsearch.speakers.roles import match_speaker
 from podsearch.store.index import Index
@@ -533,3 +534,83 @@ def test_date_filters(e2e_index: Index, fake_embedder: FakeEmbedder) -> None:
     assert episodes(until="2024-03-01") == {"ep-a"}
     assert episodes(since="2024-01-01", until="2024-12-31") == {"ep-a", "ep-b"}
     assert episodes(since="2025-01-01") == set()
+
+
+# --- adjacent hits of one turn become one quote ---------------------------------------------
+
+
+def test_merge_adjacent_joins_rows_of_one_turn() -> None:
+    def hit(pid: str, turn: int, start: float, end: float) -> Hit:
+        h = _hit(pid, "e1", start, end)
+        h.turn_index, h.text, h.passage_ids = turn, f"text-{pid}", [pid]
+        return h
+
+    hits = [hit("p5", 1, 50.0, 60.0), hit("p7", 1, 70.0, 80.0), hit("q9", 2, 90.0, 95.0)]
+    spans = [(5, 5), (7, 7), (9, 9)]
+    # Row 6 sits between the first two hits: all three passages become the first hit.
+    assert _merge_adjacent(hits, spans, hit("p6", 1, 60.0, 70.0), 6)
+    assert len(hits) == 2 and spans == [(5, 7), (9, 9)]
+    merged = hits[0]
+    assert merged.text == "text-p5 text-p6 text-p7"
+    assert (merged.start, merged.end) == (50.0, 80.0)
+    assert merged.passage_ids == ["p5", "p6", "p7"] and merged.passage_id == "p5"
+    # The row before a hit extends it backwards, and takes over its start.
+    assert _merge_adjacent(hits, spans, hit("p4", 1, 40.0, 50.0), 4)
+    assert (hits[0].start, hits[0].passage_id, spans[0]) == (40.0, "p4", (4, 7))
+    # The next row of another turn, or of another episode, is not merged.
+    assert not _merge_adjacent(hits, spans, hit("q10", 3, 95.0, 99.0), 10)
+    other = hit("x8", 1, 80.0, 90.0)
+    other.episode_id = "e2"
+    assert not _merge_adjacent(hits, spans, other, 8)
+
+
+def test_adjacent_passages_come_back_as_one_hit(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    # One long turn whose every sentence is about lighthouses: three passages, one answer.
+    body = " ".join(
+        f"The lighthouse keeper number {i} climbed the tower at dusk and lit the lamp for ships."
+        for i in range(15)
+    )  # 225 words: three passages of ~75
+    episodes = [
+        Episode("light", title="Lights", turns=[timed_turn(GUEST, 0.0, 90.0, body)]),
+        Episode(
+            "other",
+            title="Other",
+            turns=[timed_turn(HOST, 0.0, 20.0, f"{text} {text}") for text in OFF_TOPIC],
+        ),
+    ]
+    index = build_index(tmp_path / "idx", episodes, fake_embedder)
+    passages = [p for p in chunk_episode(episodes[0])]
+    assert len(passages) == 3
+    hits = search(index, "lighthouse keeper lamp", top=5, embedder=fake_embedder).hits
+    light = [h for h in hits if h.episode_id == "light"]
+    assert len(light) == 1
+    assert light[0].text == body
+    assert (light[0].start, light[0].end) == (0.0, 90.0)
+    assert light[0].passage_ids == [p.id for p in passages]
+    assert light[0].as_json()["passage_ids"] == light[0].passage_ids
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+
+
+def test_context_of_a_grouped_passage_starts_after_its_last_turn(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    """A passage grouping one speaker's short segments covers several turns: the context
+    after it starts at the first turn it does not hold."""
+    segments = [
+        timed_turn(HOST, 10.0 + i, 11.0 + i, f"Lighthouse segment {i} of the keeper.")
+        for i in range(6)
+    ]
+    turns = [
+        timed_turn(GUEST, 0.0, 10.0, " ".join(OFF_TOPIC[:2])),
+        *segments,
+        timed_turn(GUEST, 16.0, 17.0, "Yeah."),
+        timed_turn(HOST, 17.0, 30.0, " ".join(OFF_TOPIC[2:4])),
+    ]
+    index = build_index(tmp_path / "idx", [Episode("seg", turns=turns)], fake_embedder)
+    hit = search(index, "lighthouse keeper segment", top=1, embedder=fake_embedder).hits[0]
+    assert hit.turn_index == 1 and hit.text == " ".join(t.text for t in segments)
+    attach_context(index, [hit], 1)
+    assert [t["text"] for t in hit.context_before or []] == [turns[0].text]
+    assert [t["text"] for t in hit.context_after or []] == ["Yeah."]
