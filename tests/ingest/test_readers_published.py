@@ -270,3 +270,12 @@ def test_podcasting_json_in_milliseconds_is_read_in_seconds() -> None:
     assert result.format == "podcasting_json"
     assert cue_times(result.episode) == [("Ann", 200.0, 203.5), ("Ann", 203.5, 207.0)]
     assert result.warnings[0].startswith("times read as milliseconds")
+
+
+def test_srt_number_lines_are_told_from_numbers_spoken() -> None:
+    # No numbers and no blank lines between cues: "1984" is the cue's text, not a cue number.
+    text = "00:00:01,000 --> 00:00:02,000\nThe year was\n1984\n"
+    text += "00:00:03,000 --> 00:00:04,000\nand then came\n\n"
+    text += "3\n00:00:05,000 --> 00:00:06,000\nthe end.\n"
+    ep = read_text(text, "x.srt").episode
+    assert [c.text for c in ep.turns[0].cues] == ["The year was 1984", "and then came", "the end."]
