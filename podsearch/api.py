@@ -22,8 +22,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .core.errors import IndexFormatError
 from .query.types import AskRequest, AskResult, Filters, Hit
-from .store.layout import default_index_dir, index_exists
+from .store.layout import default_index_dir, index_exists, is_own_link, resolve_index_dir
 
 if TYPE_CHECKING:
     from .cite.styles import StyledCitation
@@ -34,6 +35,17 @@ if TYPE_CHECKING:
 __all__ = ["AskRequest", "AskResult", "Filters", "Hit", "Library"]
 
 OnWait = Callable[[str], None]
+# What a damaged generation raises while answering (beyond IndexFormatError): checked with a
+# full verification before the previous generation answers instead.
+DAMAGE_SIGNS: tuple[type[Exception], ...] = (
+    IndexFormatError,
+    OSError,
+    ValueError,
+    IndexError,
+    KeyError,
+    RuntimeError,
+    UnicodeDecodeError,
+)
 
 
 class Library:
@@ -65,8 +77,9 @@ class Library:
 
     @property
     def exists(self) -> bool:
-        """Whether an index has been built at ``path``."""
-        return index_exists(self.path)
+        """Whether an index has been built at ``path`` (damaged or not: a generation whose
+        manifest is gone still counts, so that nothing is built over it)."""
+        return index_exists(self.path) or is_own_link(resolve_index_dir(self.path))
 
     # ------------------------------------------------------------------ reading
 
@@ -82,9 +95,13 @@ class Library:
                     moved = False
                 if not moved:
                     return current
+            from .core.errors import IndexFormatError
             from .store.index import Index
 
-            index = Index(self.path)
+            try:
+                index = Index(self.path)
+            except IndexFormatError as e:
+                index = self._fallback(e, None)
             if self.long_lived:
                 self._warm(index)
             self._index = index
@@ -162,7 +179,44 @@ class Library:
         from .query.service import ask
 
         index = self.open()
-        return ask(index, request, embedder=self._query_embedder)
+        try:
+            return ask(index, request, embedder=self._query_embedder)
+        except BaseException as e:
+            # tantivy reports a corrupt file with a Rust panic, a BaseException.
+            if not isinstance(e, DAMAGE_SIGNS) and type(e).__name__ != "PanicException":
+                raise
+            previous = self._fallback(e, index)  # re-raises when the index is not damaged
+            return ask(previous, request, embedder=self._query_embedder)
+
+    def _fallback(self, error: BaseException, index: Index | None) -> Index:
+        """The previous good generation, when ``error`` came from a damaged current one
+        (a ``DamagedIndexNotice`` says so, naming the damaged file); else ``error`` again."""
+        import warnings
+
+        from .core.errors import DamagedIndexNotice, IndexFormatError
+        from .store.index import Index
+        from .store.recovery import current_generation, previous_good
+        from .store.verify import verify_generation
+
+        current = index.root if index is not None else current_generation(self.path)
+        message = str(error)
+        if not isinstance(error, IndexFormatError):
+            # Not obviously damage (a tantivy or numpy error): only a failed check says so.
+            report = verify_generation(current) if current is not None else None
+            if report is None or report.ok:
+                raise error
+            message = f"index {self.path} is damaged: {report.damage[0]}"
+        previous = previous_good(self.path, current)
+        if previous is None:
+            raise error
+        warnings.warn(
+            DamagedIndexNotice(
+                f"{message.split('; ')[0]}; answering from the previous generation "
+                f"{previous.name} ('podsearch rollback' makes it current)"
+            ),
+            stacklevel=3,
+        )
+        return Index(previous)
 
     def cite(self, passage_ids: str | Sequence[str], style: str = "apa") -> list[StyledCitation]:
         """Citations of passages (ids or unique id prefixes, as hits show them) in a CSL
@@ -206,7 +260,27 @@ class Library:
 
         return index_status(self.open())
 
+    def verify(self) -> dict[str, Any]:
+        """Check every byte of the current generation against its manifest's checksums, and
+        the invariants between its files (row counts, dimension, ids). Returns the report
+        (``ok``, ``damage``: file and problem) and ``previous_good``: the generation
+        ``rollback`` would return to when this one is damaged."""
+        from .store.recovery import verify_index
+
+        report, previous = verify_index(self.path)
+        return {**report.as_dict(), "previous_good": previous.name if previous else None}
+
     # ------------------------------------------------------------------ writing
+
+    def rollback(self, *, wait: bool = True, on_wait: OnWait | None = None) -> dict[str, Any]:
+        """Make the newest earlier generation that verifies the current one (after a damaged
+        write, or to undo the last change). Returns ``from`` and ``to`` generation names."""
+        from .store.layout import writer_lock
+        from .store.writer import rollback
+
+        with writer_lock(self.path, wait=wait, on_wait=on_wait):
+            left, now = rollback(self.path)
+        return {"from": left.name, "to": now.name, "path": str(now)}
 
     def index(
         self,
@@ -219,6 +293,7 @@ class Library:
         device: str | None = None,
         timeout: float = 15.0,
         max_bytes: int = 20_000_000,
+        allow_private_network: bool = False,
         progress: Progress | None = None,
         wait: bool = True,
         on_wait: OnWait | None = None,
@@ -226,7 +301,10 @@ class Library:
         """Add transcripts, folders and feeds (files or URLs); unchanged sources are skipped
         and nothing already embedded is embedded again. Unreadable files are listed in the
         report (``strict``: the first one raises). ``prune`` drops episodes whose files are
-        gone. ``model`` and ``precision`` are pinned by the first build."""
+        gone. ``model`` and ``precision`` are pinned by the first build. Feeds:
+        ``timeout`` per network operation (a download ends within 6 of them), ``max_bytes``
+        per file; ``allow_private_network`` lets them reach loopback and private addresses,
+        which are refused by default."""
         from .pipeline.build import index_paths
 
         return index_paths(
@@ -241,7 +319,11 @@ class Library:
             prune=prune,
             wait=wait,
             on_wait=on_wait,
-            fetch={"timeout": timeout, "max_bytes": max_bytes},
+            fetch={
+                "timeout": timeout,
+                "max_bytes": max_bytes,
+                "allow_private_network": allow_private_network,
+            },
         )
 
     def install_sample(self, progress: Progress | None = None) -> IndexReport:

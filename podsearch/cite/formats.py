@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Callable
 from typing import Any
 
 from ..core.errors import CitationError
+from ..core.strict_json import dumps
 from .items import GENRE, Citable, citation_keys, csl_name, to_csl_item
 from .styles import DEFAULT_STYLE, render_style
 
@@ -163,7 +163,7 @@ def _ris_name(name: str) -> str:
 def to_csl_json(citables: list[Citable]) -> str:
     """A CSL-JSON array (csl-data.json schema); the passage is under ``custom``."""
     items = [to_csl_item(c, key) for c, key in zip(citables, citation_keys(citables), strict=True)]
-    return json.dumps(items, ensure_ascii=False, indent=2) + "\n"
+    return dumps(items, ensure_ascii=False, indent=2) + "\n"
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>])")
@@ -227,7 +227,7 @@ def _records(citables: list[Citable], style: str) -> list[dict[str, Any]]:
 
 def to_json(citables: list[Citable], style: str = DEFAULT_STYLE) -> str:
     """A JSON array of passages with their metadata, key and citation in ``style``."""
-    return json.dumps(_records(citables, style), ensure_ascii=False, indent=1) + "\n"
+    return dumps(_records(citables, style), ensure_ascii=False, indent=1) + "\n"
 
 
 CSV_COLUMNS = ("key", "passage_id", "speaker", "timestamp", "approximate", "start", "end",

@@ -10,7 +10,16 @@ import typer
 
 from .ask import ask
 from .cite import cite, export
-from .library import episodes, index, rebuild, remove, speakers_app, status
+from .library import (
+    episodes,
+    index,
+    rebuild,
+    remove,
+    rollback,
+    speakers_app,
+    status,
+    verify,
+)
 from .serve import serve
 
 app = typer.Typer(
@@ -19,7 +28,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for command in (index, ask, serve, episodes, cite, export, remove, rebuild, status):
+for command in (
+    index,
+    ask,
+    serve,
+    episodes,
+    cite,
+    export,
+    remove,
+    rebuild,
+    rollback,
+    verify,
+    status,
+):
     app.command()(command)
 app.add_typer(speakers_app, name="speakers")
 

@@ -50,6 +50,13 @@ def index(
         float,
         typer.Option("--max-mb", min=0.001, help="Largest transcript a feed may send, in MB."),
     ] = 20.0,
+    allow_private_network: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-network",
+            help="Let feeds reach loopback and private addresses (refused by default).",
+        ),
+    ] = False,
     verbose: Annotated[
         bool,
         typer.Option("--verbose", "-v", help="List each file read, its reader and its speakers."),
@@ -71,9 +78,10 @@ def index(
             on_wait=waiting,
             timeout=timeout,
             max_bytes=int(max_mb * 1_000_000),
+            allow_private_network=allow_private_network,
         )
     if as_json:
-        out.print_json(data=report.as_dict())
+        write_json(report.as_dict())
     else:
         render.report(report, verbose=verbose)
     if report.failed:
@@ -130,7 +138,7 @@ def rebuild(
             on_wait=waiting,
         )
     if as_json:
-        out.print_json(data=report.as_dict())
+        write_json(report.as_dict())
     else:
         render.report(report, "Rebuilt")
 
@@ -261,3 +269,41 @@ def speakers_alias(
     err.print(
         f"{escape(alias)} now designates {escape(name)}; index updated in {report['seconds']:.1f} s"
     )
+
+
+def verify(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Check every file of the index against its checksums, and the row counts, dimension
+    and ids between files. Exit code 1 when anything is damaged."""
+    with errors():
+        lib = library(index)
+        if not lib.exists and not lib.path.is_symlink():
+            lib.open()  # the usual one-line "no index at ..." error
+        report = lib.verify()
+    if as_json:
+        write_json(report)
+    elif report["ok"]:
+        size = report["bytes_checked"] / 1e6
+        out.print(
+            f"OK: generation {escape(report['generation'])}, {report['files_checked']} files "
+            f"({size:.1f} MB) match their checksums; counts and ids agree."
+        )
+    else:
+        for d in report["damage"]:
+            err.print(f"[red]Damaged:[/red] {escape(d['file'])}: {escape(d['problem'])}")
+        if report["previous_good"]:
+            err.print(
+                f"The previous generation {escape(report['previous_good'])} verifies: "
+                "'podsearch rollback' makes it current; 'podsearch rebuild' repairs this one."
+            )
+        else:
+            err.print("No earlier generation verifies: 'podsearch rebuild' repairs what it can.")
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+def rollback(index: IndexOpt = None, no_wait: NoWaitOpt = False) -> None:
+    """Point the index back at the previous generation that verifies (after damage, or to
+    undo the last change)."""
+    with errors():
+        done = library(index).rollback(wait=not no_wait, on_wait=waiting)
+    err.print(f"Rolled back from generation {escape(done['from'])} to {escape(done['to'])}.")

@@ -40,10 +40,10 @@ err = _LazyConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def write_json(data: Any) -> None:
-    """JSON on stdout, as every ``--json`` prints it."""
-    import json
+    """Strict JSON on stdout (no NaN or Infinity), as every ``--json`` prints it."""
+    from ..core.strict_json import dumps
 
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    sys.stdout.write(dumps(data, ensure_ascii=False, indent=1) + "\n")
 
 
 def waiting(message: str) -> None:
@@ -68,12 +68,13 @@ def errors() -> Iterator[None]:
 
 @contextmanager
 def notices() -> Iterator[None]:
-    """Show the library's EmbedderNotice warnings (a slower fallback, a one-time model
-    export) as one line each on stderr; other warnings pass through unchanged."""
-    from ..embed.base import EmbedderNotice
+    """Show the library's notices (a slower fallback, a one-time model export, an answer
+    from the previous generation of a damaged index) as one line each on stderr; other
+    warnings pass through unchanged."""
+    from ..core.errors import Notice as EmbedderNotice
 
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", EmbedderNotice)
+        warnings.simplefilter("always", EmbedderNotice)  # every Notice subclass
         try:
             yield
         finally:

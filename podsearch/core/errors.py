@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 
+class Notice(UserWarning):
+    """A one-line notice from the library (a slower fallback, an answer from the previous
+    generation of a damaged index). The library warns with it; the CLI prints it on stderr."""
+
+
+class DamagedIndexNotice(Notice):
+    """The current generation is damaged: the answer comes from the previous one."""
+
+
 class PodsearchError(Exception):
     """Base of every error podsearch raises on purpose; the CLI prints it as one line."""
 

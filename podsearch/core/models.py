@@ -21,7 +21,10 @@ SPEAKER_SOURCES = (LABELLED, ALIGNED, INFERRED)
 
 def short_hash(*parts: object, length: int = 10) -> str:
     """A stable hex digest of the parts, used for ids."""
-    h = hashlib.sha1("\x1f".join("" if p is None else str(p) for p in parts).encode("utf-8"))
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    # surrogatepass: a reader's text may still hold a lone surrogate (a JSON "\ud800"
+    # escape) when its id is made; ``ingest.validate`` replaces them afterwards.
+    h = hashlib.sha1(text.encode("utf-8", "surrogatepass"))
     return h.hexdigest()[:length]
 
 

@@ -46,3 +46,21 @@ def format_timestamp(seconds: float | None) -> str:
     h, rem = divmod(total, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def is_valid_unicode(s: str) -> bool:
+    """Whether ``s`` can be written as UTF-8 (it holds no lone surrogate)."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def valid_unicode(s: str) -> str:
+    """``s`` with every lone surrogate (a ``\\udcff`` from an undecodable argument, a
+    JSON ``\\ud800`` escape) replaced by U+FFFD, so it can be stored and printed."""
+    if is_valid_unicode(s):
+        return s
+    # Through UTF-16: a high/low pair becomes its character, a lone surrogate one U+FFFD.
+    return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")

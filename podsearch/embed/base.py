@@ -7,6 +7,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ..core.errors import Notice
+
 # Passage vectors: the model as is, or its ONNX export quantized to int8 (CPU indexing).
 PRECISIONS = ("fp32", "int8")
 
@@ -22,7 +24,7 @@ class Embedder(Protocol):
         ...
 
 
-class EmbedderNotice(UserWarning):
+class EmbedderNotice(Notice):
     """A one-line notice about the query embedder (a slower fallback, a one-time export).
 
     Library code warns with this category; the CLI shows it as one line on stderr."""

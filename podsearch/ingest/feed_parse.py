@@ -24,6 +24,7 @@ from .readers._xml import attr, local_name, namespace, parse_xml
 ATOM = "http://www.w3.org/2005/Atom"
 _CORE = {"", ATOM, "http://purl.org/rss/1.0/"}
 _FEED_ROOTS = {"rss", "feed", "RDF"}
+REFUSED_PREFIX = "refused-file-url:"  # a file:// URL named by a local feed
 
 
 @dataclass
@@ -125,7 +126,13 @@ def _atom_link(el: ET.Element, rel: str) -> str | None:
 
 def _item(el: ET.Element, position: int, base: str) -> FeedItem:
     def url(value: str | None) -> str | None:
-        return urljoin(base, value.strip()) if value and value.strip() else None
+        if not value or not value.strip():
+            return None
+        if base.startswith("file:") and value.strip().lower().startswith("file:"):
+            # A local feed may name files by relative path, never by file:// URL (which
+            # could point anywhere on the machine): marked here, refused when fetched.
+            return REFUSED_PREFIX + value.strip()
+        return urljoin(base, value.strip())
 
     item = FeedItem(position)
     item.title = _text(el, "title") or _text(el, "title", _is_itunes_ns)

@@ -26,8 +26,9 @@ from urllib.parse import urlparse
 
 from ..core.errors import FeedError, ReaderError
 from ..core.models import Episode, episode_id_for
-from .feed_parse import Channel, FeedItem, TranscriptLink, parse_feed
+from .feed_parse import REFUSED_PREFIX, Channel, FeedItem, TranscriptLink, parse_feed
 from .fetch import Fetched, FetchError, fetch, is_remote, local_path
+from .files import read_head
 from .readers import ReadResult, collecting, load_text, read_text
 
 DEFAULT_TIMEOUT = 15.0  # seconds per network operation
@@ -82,8 +83,7 @@ def is_feed(source: str | Path) -> bool:
         return True
     try:
         path = local_path(s) if s.startswith("file:") else Path(s)
-        with open(path, "rb") as fh:
-            head = fh.read(8192)
+        head = read_head(path, 8192)  # a FIFO or a device is refused, never opened
     except (OSError, FetchError):
         return False
     return bool(_FEED_HEAD.match(head))
@@ -133,19 +133,33 @@ def parse_chapters(data: bytes) -> list[tuple[float, str]]:
 class _Reader:
     """One read of a feed: the options, and the rule for which URLs may be fetched."""
 
-    def __init__(self, remote: bool, cache_dir: Path, timeout: float, max_bytes: int) -> None:
+    def __init__(
+        self,
+        remote: bool,
+        cache_dir: Path,
+        timeout: float,
+        max_bytes: int,
+        allow_private_network: bool = False,
+    ) -> None:
         self.remote, self.cache_dir = remote, cache_dir
         self.timeout, self.max_bytes = timeout, max_bytes
+        self.allow_private_network = allow_private_network
 
     def get(self, url: str, max_bytes: int | None = None) -> Fetched:
         scheme = urlparse(url).scheme
         if self.remote and scheme not in ("http", "https"):
             raise FetchError(f"refused: a feed read over HTTP may only name http(s) URLs ({url})")
+        if url.startswith(REFUSED_PREFIX):
+            raise FetchError(
+                "refused: a local feed may name transcripts by relative path, not by file:// "
+                f"URL ({url.removeprefix(REFUSED_PREFIX)})"
+            )
         return fetch(
             url,
             cache_dir=self.cache_dir,
             timeout=self.timeout,
             max_bytes=max_bytes or self.max_bytes,
+            allow_private_network=self.allow_private_network,
         )
 
     def parse(self, link: TranscriptLink, fetched: Fetched) -> ReadResult:
@@ -256,16 +270,18 @@ def read_feed(
     max_bytes: int = DEFAULT_MAX_BYTES,
     feed_max_bytes: int = FEED_MAX_BYTES,
     known: Callable[[str, str], bool] | None = None,
+    allow_private_network: bool = False,
 ) -> FeedResult:
     """Read the feed and every item's transcript; FeedError when the feed itself is unusable.
 
     ``known(source, hash)``: true when that transcript is already indexed in this version;
-    such items are listed in ``unchanged`` without being parsed."""
+    such items are listed in ``unchanged`` without being parsed. ``allow_private_network``:
+    let the feed and what it names be fetched from loopback and private addresses."""
     where = str(source)
     remote = is_remote(where)
     is_url = remote or where.startswith("file:")
     feed_url = where if is_url else Path(where).resolve().as_uri()
-    reader = _Reader(remote, Path(cache_dir), timeout, max_bytes)
+    reader = _Reader(remote, Path(cache_dir), timeout, max_bytes, allow_private_network)
     try:
         data = reader.get(feed_url, feed_max_bytes).data
     except FetchError as e:

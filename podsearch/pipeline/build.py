@@ -149,7 +149,6 @@ def _read_sources(
     # Imported here: the readers pull in bs4 (~0.1 s), which `ask` never needs.
     from ..ingest.feeds import is_feed
     from ..ingest.files import iter_files
-    from ..ingest.readers import read_file
 
     known: dict[tuple[str, str], str] = {}  # (source, content hash) -> episode id
     by_source: dict[str, str] = {}
@@ -194,23 +193,48 @@ def _read_sources(
     for n, path in enumerate(files, 1):
         if progress:
             progress("reading", n, len(files))
-        src = str(path.resolve())
-        try:
-            h = file_hash(path)
-        except OSError as e:
-            _fail(report, path, f"cannot read file: {e.strerror or e}", strict)
+        item = _read_one(path, known, report, strict)
+        if item is None:
             continue
-        if (src, h) in known:
-            unchanged.add(known[(src, h)])
+        if isinstance(item, str):
+            unchanged.add(item)
             continue
-        try:
-            result = read_file(path)
-        except ReaderError as e:
-            _fail(report, path, e.problem, strict)
-            continue
-        report.warnings.extend(FileFailure(str(path), w) for w in result.warnings)
-        add(result.episode, src, h, result.format)
+        add(*item)
     return fresh, unchanged, replaced
+
+
+def _read_one(
+    path: Path, known: dict[tuple[str, str], str], report: IndexReport, strict: bool
+) -> tuple[Episode, str, str, str] | str | None:
+    """One source file on its own: (episode, source, hash, format), the id of its unchanged
+    episode, or None when it failed (a failure of the report, naming the file printably).
+    Whatever goes wrong with one file (a reader's bug, a time limit, a FIFO, a name that is
+    not UTF-8) stays with that file: the run goes on and the good files land."""
+    from ..ingest.files import SOURCE_SECONDS, file_problem, safe_name, time_limit
+    from ..ingest.readers import read_file
+
+    name = safe_name(path)
+    problem = file_problem(path)  # stat only: a FIFO or a device is never opened
+    if problem:
+        _fail(report, name, problem, strict)
+        return None
+    try:
+        with time_limit(SOURCE_SECONDS):
+            src = str(path.resolve())
+            h = file_hash(path)
+            if (src, h) in known:
+                return known[(src, h)]
+            result = read_file(path)
+    except ReaderError as e:
+        _fail(report, name, e.problem, strict)
+    except OSError as e:
+        _fail(report, name, f"cannot read file: {e.strerror or e}", strict)
+    except Exception as e:  # a reader's bug must not cost the other files their run
+        _fail(report, name, f"could not be read ({type(e).__name__}: {e})", strict)
+    else:
+        report.warnings.extend(FileFailure(name, w) for w in result.warnings)
+        return result.episode, src, h, result.format
+    return None
 
 
 def _read_feed(
@@ -229,6 +253,9 @@ def _read_feed(
         result = read_feed(feed, known=known, **fetch)
     except ReaderError as e:
         _fail(report, feed, e.problem, strict)
+        return [], []
+    except Exception as e:  # as for files: one feed never stops the run
+        _fail(report, feed, f"could not be read ({type(e).__name__}: {e})", strict)
         return [], []
     for p in result.failures:
         _fail(report, p.where, p.problem, strict)
@@ -288,10 +315,14 @@ def merge_step(
                     continue
                 try:
                     result = read_file(src)
+                    digest = file_hash(Path(src))
                 except ReaderError as e:
                     _fail(report, Path(src), e.problem, strict=False)
                     continue
-                result.episode.sources, result.episode.source_hashes = [src], [file_hash(Path(src))]
+                except Exception as e:  # as in _read_one: one file never stops the run
+                    _fail(report, Path(src), f"could not be read ({type(e).__name__})", False)
+                    continue
+                result.episode.sources, result.episode.source_hashes = [src], [digest]
                 result.episode.id = eid  # the merged episode keeps its id, whichever is base
                 fresh.append(result.episode)
                 have.add(src)

@@ -81,7 +81,9 @@ def commit(
         keep = set(keep_ids)
         old_eps = old.episode_rows()
         episodes_rows = [old_eps[eid] for eid in keep_ids]
-        ptable = old.passages.to_pylist()
+        # Passage rows are needed only to keep episodes or reuse vectors: a rebuild from a
+        # generation whose passages are damaged reads neither.
+        ptable = old.passages.to_pylist() if keep or reuse_vectors else []
         keep_rows = [i for i, r in enumerate(ptable) if r["episode_id"] in keep]
         turns_rows.extend(r for r in old.turns.to_pylist() if r["episode_id"] in keep)
         if reuse_vectors:

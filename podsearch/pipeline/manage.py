@@ -12,15 +12,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import PodsearchError
+from ..core.errors import IndexFormatError, PodsearchError
 from ..core.text import fold
 from ..embed.base import Embedder
 from ..embed.names import canonical_model_name
 from ..episodes.chunking import ChunkConfig
 from ..store.index import Index, resolve_episode_id
-from ..store.layout import writer_lock
+from ..store.layout import EPISODES, PASSAGES, TURNS, writer_lock
 from .commit import commit, speaker_book
-from .report import IndexReport, Progress
+from .report import FileFailure, IndexReport, Progress
 from .rows import stored_episodes
 
 
@@ -46,7 +46,7 @@ def rebuild_index(
     change the index's chunking (the rest of it is kept)."""
     with writer_lock(index_dir, wait=wait, on_wait=on_wait):
         t0 = time.perf_counter()
-        old = Index(index_dir)
+        old, intact_vectors, notes = _rebuild_source(index_dir)
         chunk_config = ChunkConfig.from_dict(old.manifest.get("chunking"))
         chunk_config = replace(
             chunk_config,
@@ -61,7 +61,9 @@ def rebuild_index(
         model_name = canonical_model_name(model) if model else old.model
         precision = precision or old.precision
         same_vectors = model_name == old.model and precision == old.precision
+        same_vectors = same_vectors and intact_vectors
         report = IndexReport(index_dir=str(index_dir), model=model_name)
+        report.warnings.extend(notes)
         episodes = stored_episodes(old)
         commit(
             index_dir,
@@ -78,13 +80,55 @@ def rebuild_index(
             device=device,
             precision=precision,
         )
-        before = set(old.read_table("passages.parquet", ["passage_id"]).column(0).to_pylist())
+        try:
+            before = set(old.read_table(PASSAGES, ["passage_id"]).column(0).to_pylist())
+        except IndexFormatError:
+            before = set()  # damaged: every passage counts as added
         after = Index(index_dir).read_table("passages.parquet", ["passage_id"]).column(0)
         report.episodes_updated = len(episodes)
         report.passages_unchanged = sum(1 for p in after.to_pylist() if p in before)
         report.passages_added = report.passages_total - report.passages_unchanged
         report.seconds = round(time.perf_counter() - t0, 3)
         return report
+
+
+def _rebuild_source(index_dir: Path) -> tuple[Index, bool, list[FileFailure]]:
+    """What a rebuild reads: (the generation, whether its vectors can be reused, notes).
+
+    The current generation when it verifies. When it is damaged, the newest generation
+    (the current one first) whose manifest, episodes and turns still match their checksums:
+    the episodes are rebuilt from those Parquet rows, and the stored vectors are reused
+    only if they and the passage rows are intact too (else the text is embedded again)."""
+    from ..store.recovery import current_generation, earlier_generations
+    from ..store.verify import vectors_file, verify_generation
+
+    current = current_generation(index_dir)
+    if current is not None and verify_generation(current).ok:
+        return Index(index_dir), True, []
+    if current is None and not earlier_generations(index_dir):
+        Index(index_dir)  # the usual "no index" error
+    candidates = ([current] if current is not None else []) + earlier_generations(index_dir)
+    damage = verify_generation(current).damage if current is not None else []
+    notes = [FileFailure(d.file, f"damaged: {d.problem}") for d in damage]
+    for root in candidates:
+        report = verify_generation(root)
+        bad = {d.file for d in report.damage}
+        # Only data files may differ from their records: a manifest that is damaged or lies
+        # (an invariant fails although every file matches) cannot be rebuilt from.
+        if not report.files_checked or not all(d.of_data for d in report.damage):
+            continue
+        if bad & {EPISODES, TURNS}:
+            continue
+        source = Index(root, check=False, use_lookup=False)
+        reuse = not bad & {PASSAGES, vectors_file(source.manifest)}
+        what = "the stored vectors" if reuse else "embedding the text again"
+        where = "this generation" if root == current else f"the earlier generation {root.name}"
+        notes.append(FileFailure(str(root), f"repaired from {where}'s rows and {what}"))
+        return source, reuse, notes
+    raise IndexFormatError(
+        f"index {index_dir} is damaged ({'; '.join(map(str, damage)) or 'unreadable'}) and no "
+        "generation has intact episode and turn rows to rebuild from: index the sources again"
+    )
 
 
 def remove_episodes(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ..core.errors import InvalidRequestError
+from ..core.text import is_valid_unicode, valid_unicode
 
 MODES = ("hybrid", "semantic", "lexical")
 GROUPINGS = ("episode",)
@@ -62,8 +63,13 @@ class AskRequest:
 
     def validated(self) -> AskRequest:
         """This request, or InvalidRequestError naming the first bad field."""
-        if not isinstance(self.question, str) or not self.question.strip():
+        question = self.question
+        if isinstance(question, (bytes, bytearray)):  # odd bytes (\xff) are replaced, not fatal
+            question = bytes(question).decode("utf-8", "replace")
+        if not isinstance(question, str) or not question.strip():
             raise InvalidRequestError("question", "give a question, e.g. 'what did Amit say'")
+        if question is not self.question or not is_valid_unicode(question):
+            return replace(self, question=valid_unicode(question)).validated()
         if not _whole(self.top, 1, MAX_TOP):
             raise InvalidRequestError("--top", f"must be a whole number from 1 to {MAX_TOP}")
         if self.mode not in MODES:

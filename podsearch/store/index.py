@@ -14,18 +14,41 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import EpisodeNotFoundError, IndexFormatError, IndexNotFoundError
-from .layout import EPISODES, FORMAT_VERSION, MANIFEST, PASSAGES, TURNS, index_exists
+from .layout import (
+    EPISODES,
+    FORMAT_VERSION,
+    MANIFEST,
+    PASSAGES,
+    TURNS,
+    index_exists,
+    is_own_link,
+    resolve_index_dir,
+)
 from .lexical import LEXICAL_DIR, LexicalIndex
 from .lookup import COLUMNS, Lookup
 from .vectors.base import VectorIndex
 from .vectors.factory import manifest_entry, open_index
+from .verify import quick_check
 
 
 class Index:
     """A read-only view of one generation; tables and the vector index load on first use."""
 
-    def __init__(self, index_dir: Path | str) -> None:
+    def __init__(
+        self, index_dir: Path | str, *, check: bool = True, use_lookup: bool = True
+    ) -> None:
+        """``check``: compare the sizes of the generation's files with its manifest (``stat``
+        only) and raise IndexFormatError naming the first that differs; ``rebuild`` opens a
+        damaged generation without it. ``use_lookup``: read episodes from ``lookup/``, not
+        the Parquet record."""
         self.path = Path(index_dir)
+        self.use_lookup = use_lookup
+        if not index_exists(self.path) and is_own_link(resolve_index_dir(self.path)):
+            # podsearch's own link, but its generation has no manifest: damaged, not absent
+            # (the previous generation can answer; nothing may be built over it).
+            root = self.path.resolve()
+            self.root = root
+            raise self.damaged(MANIFEST, "missing")
         if not index_exists(self.path):
             raise IndexNotFoundError(
                 f"no index at {self.path}: build one with "
@@ -40,16 +63,28 @@ class Index:
         self._columns_cache: dict[str, list[Any]] = {}
         try:
             self.manifest: dict[str, Any] = json.loads((self.root / MANIFEST).read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise IndexFormatError(
-                f"{self.root / MANIFEST} is unreadable ({e}); rebuild the index"
-            ) from e
+        except (OSError, ValueError) as e:  # ValueError: bad JSON, bad UTF-8
+            raise self.damaged(MANIFEST, f"unreadable ({type(e).__name__})") from None
+        if not isinstance(self.manifest, dict):
+            raise self.damaged(MANIFEST, "not a JSON object")
         version = self.manifest.get("format_version")
         if version != FORMAT_VERSION:
             raise IndexFormatError(
                 f"index {self.path} has format version {version}, this podsearch reads "
                 f"{FORMAT_VERSION}: rebuild it with 'podsearch rebuild --index {self.path}'"
             )
+        if check:
+            damage = quick_check(self.root, self.manifest)
+            if damage is not None:
+                raise self.damaged(damage.file, damage.problem)
+
+    def damaged(self, file: str, problem: str) -> IndexFormatError:
+        """The one-line error for a damaged file of this generation, saying what to do."""
+        return IndexFormatError(
+            f"index {self.path} is damaged: {file} ({self.root.name}): {problem}; "
+            f"'podsearch rollback --index {self.path}' returns to the previous generation, "
+            f"'podsearch rebuild --index {self.path}' repairs it"
+        )
 
     @property
     def model(self) -> str:
@@ -147,18 +182,24 @@ class Index:
 
     @cached_property
     def lexical(self) -> LexicalIndex:
-        return LexicalIndex(self.root / LEXICAL_DIR)
+        try:
+            return LexicalIndex(self.root / LEXICAL_DIR)
+        except (OSError, ValueError, RuntimeError) as e:
+            raise self.damaged(f"{LEXICAL_DIR}/", f"unreadable ({type(e).__name__})") from None
 
     @cached_property
     def vector_index(self) -> VectorIndex:
         """The generation's vector index (``vectors/``), checked against the row count."""
-        vi = open_index(self.root, self.manifest, self.dimension)
+        file = str(manifest_entry(self.manifest).get("file"))
+        try:
+            vi = open_index(self.root, self.manifest, self.dimension)
+        except IndexFormatError:
+            raise
+        except (OSError, ValueError, RuntimeError, KeyError) as e:  # faiss says RuntimeError
+            raise self.damaged(file, f"unreadable ({type(e).__name__})") from None
         expected = self.manifest.get("counts", {}).get("passages")
         if expected is not None and vi.size != int(expected):
-            raise IndexFormatError(
-                f"index {self.path} is damaged: {vi.size} vectors for {expected} passages; "
-                f"rebuild it with 'podsearch rebuild --index {self.path}'"
-            )
+            raise self.damaged(file, f"{vi.size} vectors for {expected} passages")
         return vi
 
     @property
@@ -184,7 +225,14 @@ class Index:
         ``allowed`` if given."""
         if k <= 0 or (allowed is not None and len(allowed) == 0):
             return []
-        return self.vector_index.search(vector, k, allowed)
+        hits = self.vector_index.search(vector, k, allowed)
+        # Vectors are normalised, so an inner product is at most 1: a bigger one (or NaN)
+        # means damaged vectors (a flipped exponent bit scored 746), never a good match.
+        if hits and not all(-1.05 <= s <= 1.05 for _, s in hits):
+            bad = next(s for _, s in hits if not -1.05 <= s <= 1.05)
+            file = str(manifest_entry(self.manifest).get("file"))
+            raise self.damaged(file, f"a vector scores {bad:.4g}, above the cosine bound of 1")
+        return hits
 
     def vectors(self) -> np.ndarray:
         """All passage vectors, row i for passage row i."""
@@ -226,7 +274,16 @@ class Index:
 
     @cached_property
     def _lookup(self) -> Lookup | None:
-        return Lookup.open(self.root)
+        if not self.use_lookup:
+            return None
+        try:
+            lookup = Lookup.open(self.root)
+        except (OSError, ValueError, KeyError, EOFError) as e:
+            raise self.damaged("lookup/", f"unreadable ({type(e).__name__}: {e})") from None
+        expected = self.manifest.get("counts", {}).get("passages")
+        if lookup is not None and expected is not None and len(lookup.codes) != int(expected):
+            raise self.damaged("lookup/codes.npy", f"{len(lookup.codes)} rows for {expected}")
+        return lookup
 
 
 def resolve_episode_id(rows: dict[str, dict[str, Any]], wanted: str) -> str:

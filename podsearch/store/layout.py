@@ -27,7 +27,9 @@ MANIFEST = "manifest.json"
 PASSAGES = "passages.parquet"
 EPISODES = "episodes.parquet"
 TURNS = "turns.parquet"
-KEEP_GENERATIONS = 2  # the current one and the one before, for readers still holding it
+KEEP_GENERATIONS = 2  # the current one and the previous good one (``writer._collect_garbage``)
+GENERATIONS = "generations"
+_MAX_LINKS = 40  # as the kernel's own limit on symlink chains
 
 
 def default_index_dir() -> Path:
@@ -35,10 +37,35 @@ def default_index_dir() -> Path:
     return Path(os.environ.get("PODSEARCH_INDEX") or Path("indexes") / "default")
 
 
+def _home(index_dir: Path) -> Path:
+    return index_dir.parent / f".{index_dir.name}.podsearch"
+
+
+def is_own_link(path: Path) -> bool:
+    """Whether ``path`` is a symlink podsearch made: one into its own generations folder."""
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return False
+    where = Path(os.path.normpath(path.parent / target))
+    return where.parent == _home(path) / GENERATIONS
+
+
+def resolve_index_dir(index_dir: Path | str) -> Path:
+    """Where podsearch keeps the index's own symlink. A symlink the user made (``indexes/
+    default -> /data/podcasts``), dangling or not, is followed, never replaced: the index
+    goes where it points. Absolute, not otherwise resolved."""
+    path = Path(os.path.abspath(index_dir))
+    for _ in range(_MAX_LINKS):
+        if not path.is_symlink() or is_own_link(path):
+            return path
+        path = Path(os.path.normpath(path.parent / os.readlink(path)))
+    return path
+
+
 def home_dir(index_dir: Path) -> Path:
     """The hidden folder beside an index that holds its generations, lock and user files."""
-    index_dir = Path(os.path.abspath(index_dir))
-    return index_dir.parent / f".{index_dir.name}.podsearch"
+    return _home(resolve_index_dir(index_dir))
 
 
 def speaker_file(index_dir: Path) -> Path:

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ..core.strict_json import dumps
+
 LOOKUP_DIR = "lookup"
 CODED = ("episode_id", "speaker", "speaker_source", "time_precision", "chapter")
 NUMBERS = ("start", "end", "turn_index", "word_offset")
@@ -56,8 +58,8 @@ def write_lookup(
     np.save(folder / "numbers.npy", numbers)
     meta = {"passage_id": [p["passage_id"] for p in passages]}
     meta |= {c: list(values[c]) for c in CODED}
-    (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False))
-    (folder / "episodes.json").write_text(json.dumps(episodes, ensure_ascii=False))
+    (folder / "meta.json").write_text(dumps(meta, ensure_ascii=False))
+    (folder / "episodes.json").write_text(dumps(episodes, ensure_ascii=False))
 
 
 def _map(path: Path) -> Any:
@@ -97,7 +99,7 @@ class Lookup:
             return self._text[self.offsets[row] : self.offsets[row + 1]].decode("utf-8")
         if column in NUMBERS:
             x = float(self.numbers[row, NUMBERS.index(column)])
-            if math.isnan(x):
+            if not math.isfinite(x):  # NaN: null; an infinity stored before times were checked
                 return None
             return int(x) if column in _INTS else x
         code = int(self.codes[row, CODED.index(column)])

@@ -4,7 +4,7 @@ one complete generation, and a crash at any point leaves the previous one in pla
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
 import shutil
 import time
@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ..core.errors import IndexFormatError, IndexNotFoundError
+from ..core.strict_json import dumps
 from .layout import (
     EPISODES,
     FORMAT_VERSION,
@@ -22,11 +24,21 @@ from .layout import (
     PASSAGES,
     TURNS,
     home_dir,
+    is_own_link,
+    resolve_index_dir,
 )
 from .lexical import LEXICAL_DIR, build_lexical
 from .lookup import LOOKUP_DIR, write_lookup
 from .tables import schemas, table
 from .vectors.factory import AUTO, create
+from .verify import (
+    FILES_KEY,
+    GENERATION_KEY,
+    MANIFEST_SUM,
+    file_digests,
+    is_own_generation,
+    verify_generation,
+)
 
 
 @dataclass
@@ -67,7 +79,7 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
             f"{len(contents.vectors)} vectors for {len(contents.passages)} passages: "
             "vector i must be passage row i"
         )
-    index_dir = Path(os.path.abspath(index_dir))
+    index_dir = resolve_index_dir(index_dir)  # a user's symlink is followed, never replaced
     gens = home_dir(index_dir) / "generations"
     gens.mkdir(parents=True, exist_ok=True)
     now = time.time_ns()
@@ -95,7 +107,12 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
         manifest = dict(contents.manifest)
         manifest["format_version"] = FORMAT_VERSION
         manifest["vectors"] = entry
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        manifest[GENERATION_KEY] = gen  # made by podsearch: garbage collection may remove it
+        manifest[FILES_KEY] = file_digests(tmp)  # ``podsearch verify`` checks every byte
+        text = dumps(manifest, indent=2, sort_keys=True) + "\n"
+        (tmp / MANIFEST).write_text(text, "utf-8")
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        (tmp / MANIFEST_SUM).write_text(f"{digest}  {MANIFEST}\n", "ascii")
         for f in tmp.rglob("*"):
             if f.is_file():
                 with open(f, "rb") as fh:
@@ -113,7 +130,14 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
 
 
 def _point_at(index_dir: Path, generation: Path) -> None:
-    """Atomically make the index symlink point at a generation."""
+    """Atomically make the index symlink point at a generation. ``index_dir`` is where
+    podsearch keeps its own link (``layout.resolve_index_dir``): a user's symlink is never
+    replaced, a real folder there is kept as an adopted generation (never removed)."""
+    if index_dir.is_symlink() and not is_own_link(index_dir):
+        raise IndexFormatError(
+            f"{index_dir} is a symlink podsearch did not make; it is left alone (give the "
+            "folder it points to as --index)"
+        )
     link_tmp = index_dir.parent / f".{index_dir.name}.link-{os.getpid()}"
     if link_tmp.is_symlink() or link_tmp.exists():
         link_tmp.unlink()
@@ -127,16 +151,76 @@ def _point_at(index_dir: Path, generation: Path) -> None:
 
 
 def _collect_garbage(gens: Path, keep: Path) -> None:
-    done = sorted(
-        (p for p in gens.iterdir() if p.is_dir() and not p.name.startswith(".tmp-")),
-        # Names start with the write time; an adopted folder takes the name of the write
-        # that adopted it, so it counts as the generation before the current one.
-        key=lambda p: p.name.removeprefix("adopted-"),
-    )
-    stale = [p for p in done if p != keep][: max(0, len(done) - KEEP_GENERATIONS)]
-    for p in stale:
+    """Remove old generations podsearch made, once the new one ``keep`` verifies: the newest
+    older one that verifies is kept too (a way back: ``podsearch rollback``). Folders
+    podsearch did not make (their manifest does not name them) are never removed, and
+    temporary folders only when their writer is gone."""
+    _remove_dead_temporaries(gens)
+    if not verify_generation(keep).ok:
+        return  # keep everything: the new generation may need a way back
+    previous_kept = 0
+    for p in generations_in(gens):
+        if p == keep or not is_own_generation(p):
+            continue
+        if previous_kept < KEEP_GENERATIONS - 1 and verify_generation(p).ok:
+            previous_kept += 1
+            continue
         shutil.rmtree(p, ignore_errors=True)
-    # Temporary folders left by a crashed writer are more than an hour old by now.
+
+
+def generations_in(gens: Path) -> list[Path]:
+    """The finished generation folders in ``gens``, newest first."""
+    found = [p for p in gens.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return sorted(found, key=lambda p: p.name.removeprefix("adopted-"), reverse=True)
+
+
+def _writer_pid(name: str) -> int | None:
+    """The pid in a temporary folder's name (``.tmp-<time>-<pid>``), or None."""
+    tail = name.rpartition("-")[2]
+    return int(tail) if tail.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def _remove_dead_temporaries(gens: Path) -> None:
+    """Temporary folders of writers that died (killed mid-write) go at the next write; a
+    live writer's are left alone (another process, a lock on another path), unless more
+    than an hour old."""
     for p in gens.glob(".tmp-*"):
-        if time.time() - p.stat().st_mtime > 3600:
+        pid = _writer_pid(p.name)
+        try:
+            old = time.time() - p.stat().st_mtime > 3600
+        except OSError:
+            continue
+        if old or (pid is not None and pid != os.getpid() and not _alive(pid)):
             shutil.rmtree(p, ignore_errors=True)
+
+
+def rollback(index_dir: Path) -> tuple[Path, Path]:
+    """Point the index back at the newest earlier generation that verifies. Returns (the
+    generation left, the one now current). Call with the writer lock held."""
+    index_dir = resolve_index_dir(index_dir)
+    gens = home_dir(index_dir) / "generations"
+    try:
+        current = index_dir.resolve(strict=True)
+    except OSError:
+        current = None
+    candidates = generations_in(gens) if gens.is_dir() else []
+    if current is not None and current in candidates:
+        candidates = candidates[candidates.index(current) + 1 :]
+    for p in candidates:
+        if verify_generation(p).ok:
+            _point_at(index_dir, p)
+            return (current or index_dir), p
+    raise IndexNotFoundError(
+        f"no earlier generation of {index_dir} verifies: nothing to roll back to "
+        f"(try 'podsearch rebuild --index {index_dir}')"
+    )

@@ -130,7 +130,11 @@ def server(tmp_path: Path) -> Iterator[FeedServer]:
 
 def read(server: FeedServer, tmp_path: Path, name: str = "show.xml") -> FeedResult:
     return read_feed(
-        f"{server.url}/{name}", cache_dir=tmp_path / "cache", timeout=0.5, max_bytes=20_000
+        f"{server.url}/{name}",
+        cache_dir=tmp_path / "cache",
+        timeout=0.5,
+        max_bytes=20_000,
+        allow_private_network=True,  # the test server is on 127.0.0.1
     )
 
 
@@ -402,6 +406,7 @@ def test_index_a_feed_over_http_through_the_cli(
     runner = CliRunner()
     args = ["index", f"{server.url}/show.xml", "--index", str(tmp_path / "idx")]
     args += ["--model", "fake", "--timeout", "0.5", "--max-mb", "0.02", "--json"]
+    args += ["--allow-private-network"]  # the test server is on 127.0.0.1
     first = runner.invoke(app, args)
     assert first.exit_code == 1  # some items failed: reported, the rest indexed
     report = json.loads(first.stdout)

@@ -14,6 +14,8 @@ from types import ModuleType
 
 from ...core.errors import ReaderError, UnknownFormatError
 from ...core.models import Episode
+from ..files import read_bounded
+from ..validate import validate_episode
 from . import (
     apple_ttml,
     assemblyai_json,
@@ -83,7 +85,7 @@ def load_text(path: str | os.PathLike[str]) -> str:
             raise ReaderError(
                 p, f"file is {size} bytes, larger than the {MAX_FILE_BYTES} byte limit"
             )
-        data = p.read_bytes()
+        data = read_bounded(p, MAX_FILE_BYTES)  # a FIFO or device is refused, never opened
     except OSError as e:
         raise ReaderError(p, f"cannot read file: {e.strerror or e}") from e
     if not data.strip():
@@ -135,10 +137,12 @@ def read_text(text_: str, path: str | os.PathLike[str], format: str | None = Non
             episode = reader.read(text_, p)
         except ReaderError:
             raise
-        except (ValueError, KeyError, TypeError, IndexError) as e:
+        except (ValueError, KeyError, TypeError, IndexError, ArithmeticError, RecursionError) as e:
+            # ArithmeticError: a frame rate of 0, a 400-digit time; RecursionError: deep nesting.
             raise ReaderError(p, f"malformed {reader.NAME} transcript: {e}") from e
     if not episode.turns:
         raise ReaderError(p, f"no transcript text found ({reader.NAME} format)")
+    validate_episode(episode, p)  # one check after every reader: finite times, valid text
     episode.sources = [str(p)]
     episode.formats = [reader.NAME]
     return ReadResult(episode, reader.NAME, list(warnings))
