@@ -261,12 +261,19 @@ def test_timed_lines_with_bracketed_times_and_labels() -> None:
     assert ep.turns[1].text.startswith("The towpath was built for horses")
 
 
-def test_podcasting_json_in_milliseconds_is_read_in_seconds() -> None:
+def test_podcasting_json_in_milliseconds_is_refused_not_1000x_off() -> None:
     segs = [
         {"speaker": "Ann", "startTime": 200000, "endTime": 203500, "body": "Welcome back."},
         {"speaker": "Ann", "startTime": 203500, "endTime": 207000, "body": "Today: rivers."},
     ]
-    result = read_text(json.dumps({"version": "1.0.0", "segments": segs}), "t.json")
-    assert result.format == "podcasting_json"
-    assert cue_times(result.episode) == [("Ann", 200.0, 203.5), ("Ann", 203.5, 207.0)]
-    assert result.warnings[0].startswith("times read as milliseconds")
+    with pytest.raises(ReaderError, match=r"times look like milliseconds .* are seconds"):
+        read_text(json.dumps({"version": "1.0.0", "segments": segs}), "t.json")
+
+
+def test_srt_number_lines_are_told_from_numbers_spoken() -> None:
+    # No numbers and no blank lines between cues: "1984" is the cue's text, not a cue number.
+    text = "00:00:01,000 --> 00:00:02,000\nThe year was\n1984\n"
+    text += "00:00:03,000 --> 00:00:04,000\nand then came\n\n"
+    text += "3\n00:00:05,000 --> 00:00:06,000\nthe end.\n"
+    ep = read_text(text, "x.srt").episode
+    assert [c.text for c in ep.turns[0].cues] == ["The year was 1984", "and then came", "the end."]

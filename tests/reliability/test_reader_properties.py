@@ -32,7 +32,7 @@ TOKENS = [
 def _seeds() -> list[tuple[str, str]]:
     """(file name, text) of every readable fixture: mutations start from valid files."""
     out = []
-    for p in sorted(FIXTURES.iterdir()):
+    for p in sorted(p for p in FIXTURES.rglob("*") if p.is_file()):  # published/ too
         try:
             out.append((p.name, p.read_text("utf-8")))
         except (UnicodeDecodeError, OSError):

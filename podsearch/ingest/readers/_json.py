@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -102,21 +103,40 @@ MAX_SECONDS = 48 * 3600
 _MIN_WORDS_PER_SECOND = 0.05
 
 
-def in_seconds(pieces: list[Any], integers: bool) -> list[Any]:
-    """(speaker, start, end, text) pieces with their times in seconds, the unit detected
-    from the data: milliseconds when the largest time exceeds any plausible episode length
-    in seconds, or when the times are all integers and as seconds would give far too few
-    words per second. A unit detected as milliseconds is reported as a warning."""
+def milliseconds(pieces: list[Any], integers: bool) -> str | None:
+    """Why the times of (speaker, start, end, text) pieces are milliseconds, or None when
+    they are seconds: the largest time exceeds any plausible episode length in seconds, or
+    the times are all integers and as seconds would give far too few words per second."""
     times = [t for p in pieces for t in (p[1], p[2]) if t is not None]
-    if not times:
-        return pieces
+    if not times or not all(math.isfinite(t) for t in times):
+        return None  # an infinite time is no unit: the value check refuses it by name
     largest, span = max(times), max(times) - min(times)
     words = sum(len(p[3].split()) for p in pieces)
     if largest > MAX_SECONDS:
-        why = f"the largest, {largest:g}, would be {largest / 3600:.0f} h as seconds"
-    elif integers and span > 0 and words / span < _MIN_WORDS_PER_SECOND:
-        why = f"as seconds, {words} words would span {span / 3600:.1f} h"
-    else:
+        return f"the largest, {largest:g}, would be {largest / 3600:.0f} h as seconds"
+    if integers and span > 0 and words / span < _MIN_WORDS_PER_SECOND:
+        return f"as seconds, {words} words would span {span / 3600:.1f} h"
+    return None
+
+
+def check_seconds(pieces: list[Any], integers: bool, path: Path, fmt: str) -> None:
+    """A ReaderError when a format whose times are seconds by definition (Whisper,
+    Podcasting 2.0) holds times that look like milliseconds: refused, never 1000x off."""
+    why = milliseconds(pieces, integers)
+    if why:
+        raise ReaderError(
+            path,
+            f"times look like milliseconds ({why}), but {fmt} times are seconds: "
+            'export it as a JSON array of {"start", "end", "text"} cues instead',
+        )
+
+
+def in_seconds(pieces: list[Any], integers: bool) -> list[Any]:
+    """(speaker, start, end, text) pieces with their times in seconds, the unit detected
+    from the data (``milliseconds``) for shapes that do not define it; a unit detected as
+    milliseconds is reported as a warning."""
+    why = milliseconds(pieces, integers)
+    if why is None:
         return pieces
     warn(f"times read as milliseconds ({why})")
 

@@ -4,7 +4,7 @@ Segments are often single words. Consecutive segments of one speaker coalesce in
 and each segment stays a cue, which keeps word-level times. A punctuation-only body ("," or
 ".") is attached to the cue before it, so turn text reads "Hello, world" and still equals
 its cue texts joined by spaces. A segment without a speaker has speaker None (no carry-over).
-Times are seconds, or milliseconds when the data says so (``_json.in_seconds``, a warning).
+Times are seconds; times that look like milliseconds are refused (``_json.check_seconds``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ...core.errors import ReaderError
 from ...core.models import Episode
 from ._common import Piece, coalesce, make_episode, normalize_speaker
 from ._json import (
-    in_seconds,
+    check_seconds,
     json_meta,
     load_json,
     parse_json,
@@ -69,11 +69,12 @@ def read(text: str, path: Path) -> Episode:
             pieces[-1] = (sp, st, end if end is not None else en, prev + body)
             continue
         pieces.append((speaker, start, end, body))
-    # The spec says seconds; a file in milliseconds is read right, with a warning.
+    # The spec says seconds: times that look like milliseconds are refused, never 1000x off.
     integers = all(
         isinstance(s.get(k), int)
         for s in segs
         if isinstance(s, Mapping)
         for k in ("startTime", "endTime")
     )
-    return make_episode(path, coalesce(in_seconds(pieces, integers)), **json_meta(data))
+    check_seconds(pieces, integers, path, "Podcasting 2.0 JSON")
+    return make_episode(path, coalesce(pieces), **json_meta(data))

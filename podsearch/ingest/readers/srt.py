@@ -70,8 +70,9 @@ def _cues(text: str, path: Path) -> list[tuple[float, float, list[str]]]:
                 orphans += 1
             continue
         start, end = _seconds(m.group(1), no, path), _seconds(m.group(2), no, path)
-        if cues and cues[-1][2] and cues[-1][2][-1].strip().isdigit():
-            cues[-1][2].pop()  # this cue's number, read as the previous cue's last line
+        body = cues[-1][2] if cues else []
+        if body and body[-1].strip().isdigit() and (len(body) == 1 or not body[-2].strip()):
+            body.pop()  # this cue's number, read as the previous cue's last line
         cues.append((start, max(start, end), []))
     if orphans:
         warn(f"{orphans} line(s) before the first timing line skipped")

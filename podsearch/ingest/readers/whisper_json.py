@@ -2,7 +2,7 @@
 
 Consecutive segments of one speaker (WhisperX labels such as "SPEAKER_00"; None when absent)
 coalesce into a turn with one cue per segment. A bare array of segments is ``json_cues``'s.
-Times are seconds, unless the data says milliseconds (``_json.in_seconds``, with a warning).
+Times are seconds; times that look like milliseconds are refused (``_json.check_seconds``).
 This reader also claims any other JSON at a low score, so that invalid JSON or an unknown
 JSON shape gets a clear error (listing every shape podsearch reads) instead of
 "unrecognised format".
@@ -18,7 +18,7 @@ from ...core.models import Episode
 from ._common import Piece, coalesce, make_episode, normalize_speaker
 from ._json import (
     UNKNOWN_SHAPE,
-    in_seconds,
+    check_seconds,
     json_meta,
     load_json,
     looks_like_json,
@@ -69,4 +69,5 @@ def read(text: str, path: Path) -> Episode:
             )
         )
     integers = all(isinstance(s.get(k), int) for s in segs or [] for k in ("start", "end"))
-    return make_episode(path, coalesce(in_seconds(pieces, integers)), **json_meta(data))
+    check_seconds(pieces, integers, path, "Whisper JSON")
+    return make_episode(path, coalesce(pieces), **json_meta(data))
