@@ -222,12 +222,21 @@ class Library:
         progress: Progress | None = None,
         wait: bool = True,
         on_wait: OnWait | None = None,
+        transcribe: bool = False,
+        asr_model: str | None = None,
     ) -> IndexReport:
-        """Add transcripts, folders and feeds (files or URLs); unchanged sources are skipped
-        and nothing already embedded is embedded again. Unreadable files are listed in the
-        report (``strict``: the first one raises). ``prune`` drops episodes whose files are
-        gone. ``model`` and ``precision`` are pinned by the first build."""
+        """Add transcripts, audio files, folders and feeds (files or URLs); unchanged sources
+        are skipped and nothing already embedded is embedded again. Unreadable files are
+        listed in the report (``strict``: the first one raises). ``prune`` drops episodes
+        whose files are gone. ``model`` and ``precision`` are pinned by the first build.
+
+        Audio files are transcribed (the ``audio`` extra) with ``asr_model`` (a faster-whisper
+        model name or CTranslate2 folder; default the bundled ``tiny.en``) on ``device``;
+        ``transcribe`` also downloads and transcribes feed items that have only audio."""
+        from .ingest.audio import DEFAULT_ASR_MODEL, AsrOptions
         from .pipeline.build import index_paths
+
+        asr = AsrOptions(asr_model or DEFAULT_ASR_MODEL, device or "auto", transcribe)
 
         return index_paths(
             [os.path.expanduser(str(p)) for p in paths],
@@ -242,7 +251,19 @@ class Library:
             wait=wait,
             on_wait=on_wait,
             fetch={"timeout": timeout, "max_bytes": max_bytes},
+            asr=asr,
         )
+
+    def transcript(self, episode: str, format: str = "vtt") -> str:
+        """One episode's transcript (id, unique prefix or source file name) as ``vtt``,
+        ``srt`` or ``json``: what was indexed, e.g. an audio file's transcription."""
+        from .ingest.writers import write_transcript
+        from .pipeline.rows import stored_episodes
+        from .store.index import resolve_episode_id
+
+        index = self.open()
+        eid = resolve_episode_id(index.episode_rows(), episode)
+        return write_transcript(stored_episodes(index, [eid])[0], format)
 
     def install_sample(self, progress: Progress | None = None) -> IndexReport:
         """Index the bundled sample library (two transcripts of one real episode)."""

@@ -10,7 +10,7 @@ import typer
 
 from .ask import ask
 from .cite import cite, export
-from .library import episodes, index, rebuild, remove, speakers_app, status
+from .library import episodes, index, rebuild, remove, speakers_app, status, transcript
 from .serve import serve
 
 app = typer.Typer(
@@ -19,7 +19,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for command in (index, ask, serve, episodes, cite, export, remove, rebuild, status):
+for command in (index, ask, serve, episodes, transcript, cite, export, remove, rebuild, status):
     app.command()(command)
 app.add_typer(speakers_app, name="speakers")
 

@@ -4,6 +4,7 @@ and the speakers group (list, rename, alias)."""
 from __future__ import annotations
 
 import gc
+import sys
 from typing import Annotated
 
 import typer
@@ -50,8 +51,20 @@ def index(
         float,
         typer.Option("--max-mb", min=0.001, help="Largest transcript a feed may send, in MB."),
     ] = 20.0,
+    transcribe: Annotated[
+        bool,
+        typer.Option(help="Download and transcribe feed items that have audio but no transcript."),
+    ] = False,
+    asr_model: Annotated[
+        str | None,
+        typer.Option(
+            "--asr-model",
+            help="Speech model for audio: a faster-whisper name or a CTranslate2 folder "
+            "(default: the bundled tiny.en).",
+        ),
+    ] = None,
 ) -> None:
-    """Add transcripts or feeds to an index; unchanged files are skipped."""
+    """Add transcripts, audio files or feeds to an index; unchanged files are skipped."""
     gc.enable()  # long-running: collect as usual (main() turns it off for start-up)
     check_precision_option(precision)
     with errors():
@@ -67,6 +80,8 @@ def index(
             on_wait=waiting,
             timeout=timeout,
             max_bytes=int(max_mb * 1_000_000),
+            transcribe=transcribe,
+            asr_model=asr_model,
         )
     if as_json:
         out.print_json(data=report.as_dict())
@@ -176,6 +191,17 @@ def status(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
                 out.print(f"    {escape(p)}")
     if changed or missing:
         out.print("  Run 'podsearch index PATH' (with --prune for missing files) to update.")
+
+
+def transcript(
+    episode: Annotated[str, typer.Argument(help="Episode id (or unique prefix, or file name).")],
+    index: IndexOpt = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="vtt, srt or json.")] = "vtt",
+) -> None:
+    """Print an indexed episode's transcript (an audio file's transcription, for one)."""
+    with errors():
+        text = library(index).transcript(episode, format)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def episodes(index: IndexOpt = None, as_json: JsonOpt = False) -> None:

@@ -86,12 +86,31 @@ def notices() -> Iterator[None]:
 
 
 def progress_printer() -> Any:
-    """A progress callback that redraws one status line on stderr for long runs."""
-    if not sys.stderr.isatty():
-        return None
+    """A progress callback for long runs on stderr: one redrawn status line on a terminal;
+    transcription (audio minutes, speed, ETA) also as one line per file elsewhere."""
+    import time
+
+    tty = sys.stderr.isatty()
+    started: dict[str, float] = {}
+
+    def transcribing(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        t0 = started.setdefault(stage, now)
+        if done == 0 or not (tty or done == total):
+            return
+        speed = done / max(now - t0, 1e-6)  # audio seconds per wall second
+        eta = (total - done) / speed if speed else 0.0
+        line = f"{stage}: {done / 60:.1f}/{total / 60:.1f} audio min, {speed:.1f}x real time" + (
+            f", ETA {eta:.0f} s" if done < total else f", {now - t0:.1f} s"
+        )
+        sys.stderr.write(("\r\033[K" if tty else "") + line + ("\n" if done == total else ""))
+        sys.stderr.flush()
 
     def progress(stage: str, done: int, total: int) -> None:
-        if total < 20:
+        if stage.startswith("transcribing"):
+            transcribing(stage, done, total)
+            return
+        if not tty or total < 20:
             return
         end = "\n" if done == total else ""
         sys.stderr.write(f"\r{stage} {done}/{total} ({100 * done // total}%)" + end)

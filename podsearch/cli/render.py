@@ -102,6 +102,8 @@ def report(report: Any, verb: str = "Indexed into") -> None:
         out.print(f"  formats read: {fmts}")
     if report.episodes_removed:
         out.print(f"  episodes removed: {report.episodes_removed}")
+    for s in report.skipped:
+        err.print(f"[yellow]skipped[/yellow] {escape(s.path)}: {escape(s.reason)}")
     for w in report.warnings:
         err.print(f"[yellow]warning[/yellow] {escape(w.path)}: {escape(w.reason)}")
     if report.failed:

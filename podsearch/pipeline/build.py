@@ -14,6 +14,13 @@ from ..core.models import Episode, Turn
 from ..embed.base import Embedder
 from ..embed.names import canonical_model_name, check_model, check_precision
 from ..episodes.chunking import ChunkConfig
+from ..ingest.audio import (
+    INSTALL_HINT,
+    AsrOptions,
+    Transcriber,
+    audio_available,
+    is_audio_file,
+)
 from ..ingest.files import file_hash
 from ..store.index import Index
 from ..store.layout import home_dir, index_exists, writer_lock
@@ -37,6 +44,7 @@ def index_paths(
     on_wait: Callable[[str], None] | None = None,
     fetch: dict[str, Any] | None = None,
     precision: str | None = None,
+    asr: AsrOptions | None = None,
 ) -> IndexReport:
     """Add or update the transcripts under ``paths`` in the index at ``index_dir``.
 
@@ -46,7 +54,9 @@ def index_paths(
     ``strict``, which raises the first ReaderError. ``prune`` drops the episodes whose
     source files are all gone. ``fetch``: ``read_feed`` options for feeds (timeout,
     max_bytes). ``precision`` (fp32, int8) of a new index's vectors; an existing index keeps
-    its own, like its model. One writer at a time: see ``store.writer_lock``.
+    its own, like its model. ``asr``: how audio files (and, with ``feeds``, feed items with
+    only audio) are transcribed; transcripts are cached beside the index. One writer at a
+    time: see ``store.writer_lock``.
     """
     with writer_lock(index_dir, wait=wait, on_wait=on_wait):
         return _index_paths(
@@ -61,6 +71,7 @@ def index_paths(
             prune=prune,
             fetch=fetch,
             precision=precision,
+            asr=asr,
         )
 
 
@@ -77,6 +88,7 @@ def _index_paths(
     prune: bool,
     fetch: dict[str, Any] | None,
     precision: str | None,
+    asr: AsrOptions | None,
 ) -> IndexReport:
     t0 = time.perf_counter()
     old = Index(index_dir) if index_exists(index_dir) else None
@@ -89,8 +101,15 @@ def _index_paths(
     old_eps = old.episode_rows() if old else {}
     # Feed downloads: read_feed's timeout and max_bytes, cached beside the index.
     fetch = {"cache_dir": home_dir(index_dir) / "http-cache", **(fetch or {})}
-    fresh, unchanged, replaced = _read_sources(paths, old_eps, report, strict, progress, fetch)
-    fresh, absorbed = merge_step(fresh, old, replaced, report)
+    # Audio: transcribed on first need (the model loads only then), cached beside the index.
+    asr = asr or AsrOptions()
+    transcriber = Transcriber(asr, home_dir(index_dir) / "transcripts", progress)
+    if asr.feeds:
+        fetch["transcriber"] = transcriber
+    fresh, unchanged, replaced = _read_sources(
+        paths, old_eps, report, strict, progress, fetch, transcriber
+    )
+    fresh, absorbed = merge_step(fresh, old, replaced, report, transcriber)
     pruned = set(_gone_episodes(old_eps)) if prune else set()
 
     old_sources = {s for row in old_eps.values() for s in row["sources"]}
@@ -143,13 +162,14 @@ def _read_sources(
     strict: bool,
     progress: Progress | None,
     fetch: dict[str, Any],
+    transcriber: Transcriber,
 ) -> tuple[list[Episode], set[str], set[str]]:
     """(episodes read from new or changed files and feeds, ids of unchanged episodes, ids
     replaced)."""
     # Imported here: the readers pull in bs4 (~0.1 s), which `ask` never needs.
+    from ..ingest.audio import pair_audio
     from ..ingest.feeds import is_feed
     from ..ingest.files import iter_files
-    from ..ingest.readers import read_file
 
     known: dict[tuple[str, str], str] = {}  # (source, content hash) -> episode id
     by_source: dict[str, str] = {}
@@ -178,6 +198,9 @@ def _read_sources(
     raw = [str(p) for p in paths]
     feeds = [p for p in raw if is_feed(p)]
     files = list(iter_files(p for p in raw if p not in feeds))
+    playback = pair_audio(files)  # transcript -> its audio, which is then not transcribed
+    paired = set(playback.values())
+    files = [f for f in files if f not in paired]
     for feed in feeds:
         items, same = _read_feed(feed, report, strict, fetch, lambda s, h: (s, h) in known)
         unchanged.update(by_source[src] for src in same)
@@ -187,8 +210,11 @@ def _read_sources(
         if progress:
             progress("reading", n, len(files))
         src = str(path.resolve())
+        if is_audio_file(path) and not audio_available():
+            report.skipped.append(FileFailure(str(path), f"audio needs: {INSTALL_HINT}"))
+            continue
         try:
-            h = file_hash(path)
+            h = source_hash(path, transcriber)
         except OSError as e:
             _fail(report, path, f"cannot read file: {e.strerror or e}", strict)
             continue
@@ -196,12 +222,32 @@ def _read_sources(
             unchanged.add(known[(src, h)])
             continue
         try:
-            result = read_file(path)
+            ep, fmt = read_source(path, transcriber)
         except ReaderError as e:
             _fail(report, path, e.problem, strict)
             continue
-        add(result.episode, src, h, result.format)
+        if path in playback:
+            ep.audio_url = ep.audio_url or str(playback[path].resolve())
+        add(ep, src, h, fmt)
     return fresh, unchanged, replaced
+
+
+def source_hash(path: Path, transcriber: Transcriber) -> str:
+    """The hash the index keeps for a source file: its content's, and for audio also the
+    speech model's (another model transcribes again)."""
+    h = file_hash(path)
+    return transcriber.source_hash(h) if is_audio_file(path) else h
+
+
+def read_source(path: Path, transcriber: Transcriber) -> tuple[Episode, str]:
+    """(episode, format) of a transcript file, or of an audio file transcribed (or read
+    from the transcript cache); ReaderError when it cannot be read."""
+    from ..ingest.readers import read_file
+
+    if is_audio_file(path):
+        return transcriber.read(path, file_hash(path)), "audio"
+    result = read_file(path)
+    return result.episode, result.format
 
 
 def _read_feed(
@@ -258,15 +304,19 @@ def _light_episodes(index: Index, exclude: set[str]) -> list[Episode]:
 
 
 def merge_step(
-    fresh: list[Episode], old: Index | None, replaced: set[str], report: IndexReport
+    fresh: list[Episode],
+    old: Index | None,
+    replaced: set[str],
+    report: IndexReport,
+    transcriber: Transcriber | None = None,
 ) -> tuple[list[Episode], set[str]]:
     """Fold the sources of one episode together, among the fresh episodes and with those
     already indexed. Returns the episodes to write and the ids of indexed episodes they
     absorbed. The other sources of a replaced multi-source episode are read again, so that
     changing one file of an episode does not lose the others."""
     from ..episodes.merging import group_same_episodes, merge_episodes
-    from ..ingest.readers import read_file
 
+    transcriber = transcriber or Transcriber()
     if not fresh:
         return fresh, set()
     stored: list[Episode] = []
@@ -278,13 +328,13 @@ def merge_step(
                 if src in have or not Path(src).is_file():
                     continue
                 try:
-                    result = read_file(src)
+                    ep, _ = read_source(Path(src), transcriber)
                 except ReaderError as e:
                     _fail(report, Path(src), e.problem, strict=False)
                     continue
-                result.episode.sources, result.episode.source_hashes = [src], [file_hash(Path(src))]
-                result.episode.id = eid  # the merged episode keeps its id, whichever is base
-                fresh.append(result.episode)
+                ep.sources, ep.source_hashes = [src], [source_hash(Path(src), transcriber)]
+                ep.id = eid  # the merged episode keeps its id, whichever is base
+                fresh.append(ep)
                 have.add(src)
         stored = _light_episodes(old, exclude=replaced)
     n_fresh = len(fresh)

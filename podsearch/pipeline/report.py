@@ -30,6 +30,7 @@ class IndexReport:
     files_read: int = 0
     failed: list[FileFailure] = field(default_factory=list)
     warnings: list[FileFailure] = field(default_factory=list)  # read, but with a problem
+    skipped: list[FileFailure] = field(default_factory=list)  # not read, by choice (no extra)
     formats: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     model: str = ""
