@@ -282,7 +282,7 @@ def test_cold_ask_does_not_import_torch(exported: Path, onnx_cache: Path, tmp_pa
         "except SystemExit as e:\n"
         "    assert not e.code, e.code\n"
         "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers', 'faiss',\n"
-        "                     'pyarrow', 'rich')\n"
+        "                     'pyarrow', 'rich', 'faster_whisper', 'ctranslate2', 'av')\n"
         "         if m in sys.modules]\n"
         "print('HEAVY', json.dumps(heavy), file=sys.stderr)\n"
         "print('ONNX', 'onnxruntime' in sys.modules, file=sys.stderr)\n"
