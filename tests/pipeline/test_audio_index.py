@@ -217,3 +217,28 @@ def test_audio_beside_its_transcript_is_one_episode_with_playback(
     assert hit.speaker == "Anna"
     stored = lib.transcript(episode["episode_id"], "json")
     assert re.search(r'"audio_url": ".*ep7\.ogg"', stored)
+
+
+def test_an_interrupted_run_resumes_per_episode(
+    audio_library: tuple[Path, dict[str, list[Spoken]]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder, _ = audio_library
+    real_run = Transcriber._run
+    runs: list[str] = []
+
+    def interrupted(self: Transcriber, path: Path, name: str) -> dict:
+        runs.append(name)
+        if len(runs) == 2:
+            raise KeyboardInterrupt  # Ctrl-C during the second file
+        return real_run(self, path, name)
+
+    monkeypatch.setattr(Transcriber, "_run", interrupted)
+    lib = Library(tmp_path / "idx")
+    with pytest.raises(KeyboardInterrupt):
+        lib.index([folder], model="fake")
+    assert not lib.exists
+    report = lib.index([folder], model="fake")  # the first file comes from the cache
+    assert runs == ["baking.ogg", "maritime.wav", "maritime.wav"]
+    assert (report.episodes_added, report.failed) == (2, [])
