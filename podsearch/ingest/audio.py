@@ -107,9 +107,13 @@ class Transcriber:
         return str(Path(m).resolve()) if Path(m).is_dir() else m
 
     def source_hash(self, content_hash: str) -> str:
-        """An audio source's hash in the index: its content and the model, so that another
-        model transcribes the file again while an unchanged one is skipped."""
-        return hashlib.sha256(f"{content_hash}\x1f{self.model_key}".encode()).hexdigest()[:16]
+        """An audio source's hash in the index: ``CONTENT+MODEL``, so that another model
+        transcribes the file again while an unchanged one is skipped, and ``status`` can
+        still compare the content part with the file."""
+        return f"{content_hash}+{self._model_digest()}"
+
+    def _model_digest(self) -> str:
+        return hashlib.sha256(self.model_key.encode("utf-8")).hexdigest()[:8]
 
     def load(self) -> Any:
         """The faster-whisper model (loaded once); ModelLoadError when it cannot be."""
@@ -161,8 +165,7 @@ class Transcriber:
     def _cache_file(self, content_hash: str) -> Path | None:
         if self.cache_dir is None:
             return None
-        model = hashlib.sha256(self.model_key.encode("utf-8")).hexdigest()[:8]
-        return Path(self.cache_dir) / f"{content_hash}-{model}.json"
+        return Path(self.cache_dir) / f"{content_hash}-{self._model_digest()}.json"
 
     def _run(self, path: Path, name: str) -> dict[str, Any]:
         _check_audio(path)

@@ -222,7 +222,7 @@ def _read_sources(
             unchanged.add(known[(src, h)])
             continue
         try:
-            ep, fmt = read_source(path, transcriber)
+            ep, fmt = read_source(path, transcriber, h.partition("+")[0])
         except ReaderError as e:
             _fail(report, path, e.problem, strict)
             continue
@@ -239,13 +239,16 @@ def source_hash(path: Path, transcriber: Transcriber) -> str:
     return transcriber.source_hash(h) if is_audio_file(path) else h
 
 
-def read_source(path: Path, transcriber: Transcriber) -> tuple[Episode, str]:
+def read_source(
+    path: Path, transcriber: Transcriber, content_hash: str | None = None
+) -> tuple[Episode, str]:
     """(episode, format) of a transcript file, or of an audio file transcribed (or read
-    from the transcript cache); ReaderError when it cannot be read."""
+    from the transcript cache; ``content_hash``: the file's, when already computed);
+    ReaderError when it cannot be read."""
     from ..ingest.readers import read_file
 
     if is_audio_file(path):
-        return transcriber.read(path, file_hash(path)), "audio"
+        return transcriber.read(path, content_hash or file_hash(path)), "audio"
     result = read_file(path)
     return result.episode, result.format
 

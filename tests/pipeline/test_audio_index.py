@@ -105,6 +105,8 @@ def test_reindexing_an_unchanged_audio_folder_transcribes_nothing(
     monkeypatch.setattr(Transcriber, "_run", refuse)
     report = indexed.index([folder], model="fake")
     assert (report.files_read, report.episodes_unchanged, report.failed) == (0, 2, [])
+    status = indexed.status()
+    assert status["sources_changed"] == [] and status["sources_missing"] == []
 
 
 def test_transcript_export_round_trips(indexed: Library) -> None:
