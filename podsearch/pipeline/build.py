@@ -248,7 +248,9 @@ def read_source(
     from ..ingest.readers import read_file
 
     if is_audio_file(path):
-        return transcriber.read(path, content_hash or file_hash(path)), "audio"
+        ep = transcriber.read(path, content_hash or file_hash(path))
+        ep.audio_url = str(path.resolve())  # playback, kept when merged with a transcript
+        return ep, "audio"
     result = read_file(path)
     return result.episode, result.format
 

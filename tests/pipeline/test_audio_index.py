@@ -244,3 +244,33 @@ def test_an_interrupted_run_resumes_per_episode(
     report = lib.index([folder], model="fake")  # the first file comes from the cache
     assert runs == ["baking.ogg", "maritime.wav", "maritime.wav"]
     assert (report.episodes_added, report.failed) == (2, [])
+
+
+def test_feed_items_with_only_audio_are_transcribed_with_transcribe(
+    audio_library: tuple[Path, dict[str, list[Spoken]]], tmp_path: Path
+) -> None:
+    folder, _ = audio_library
+    feed = tmp_path / "feed.xml"
+    feed.write_text(
+        f"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">
+  <channel><title>Bakers</title>
+    <podcast:person role="host">Rye Baker</podcast:person>
+    <item><title>Cold rest</title><guid>b-1</guid>
+      <enclosure url="{(folder / "baking.ogg").as_uri()}" type="audio/ogg" length="1"/>
+    </item>
+  </channel>
+</rss>
+""",
+        encoding="utf-8",
+    )
+    lib = Library(tmp_path / "idx")
+    plain = lib.index([feed], model="fake")
+    assert plain.episodes_added == 0 and "--transcribe" in plain.failed[0].reason
+    report = lib.index([feed], model="fake", transcribe=True)
+    assert (report.episodes_added, report.formats, report.failed) == (1, {"feed+audio": 1}, [])
+    hit = lib.ask("dough rest in the fridge", top=1).hits[0]
+    assert (hit.episode_title, hit.podcast, hit.speaker) == ("Cold rest", "Bakers", "Rye Baker")
+    assert hit.speaker_source == "inferred"
+    again = lib.index([feed], model="fake", transcribe=True)
+    assert (again.files_read, again.episodes_unchanged) == (0, 1)
