@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -67,7 +69,7 @@ def index(
     """Add transcripts, audio files or feeds to an index; unchanged files are skipped."""
     gc.enable()  # long-running: collect as usual (main() turns it off for start-up)
     check_precision_option(precision)
-    with errors():
+    with errors(), interrupted():
         report = library(index).index(
             paths,
             model=model,
@@ -89,6 +91,19 @@ def index(
         render.report(report)
     if report.failed:
         raise typer.Exit(1)
+
+
+@contextmanager
+def interrupted() -> Iterator[None]:
+    """Ctrl-C during a long index: one line saying what is kept, exit code 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err.print(
+            "\n[yellow]Interrupted:[/yellow] the index keeps its last complete generation; "
+            "finished transcriptions are kept, so running the same command again resumes."
+        )
+        raise typer.Exit(130) from None
 
 
 def rebuild(

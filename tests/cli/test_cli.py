@@ -248,3 +248,18 @@ def test_audio_index_progress_and_transcript(tmp_path: Path) -> None:
     assert srt.exit_code == 0 and " --> " in srt.stdout and "Cricket" in srt.stdout
     bad = invoke("transcript", "ep.wav", "--index", index, "--format", "docx")
     assert bad.exit_code == 2
+
+
+def test_ctrl_c_during_index_is_one_line_and_keeps_the_index(
+    library_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import podsearch.pipeline.build as build
+
+    def stop(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build, "_read_sources", stop)
+    result = invoke("index", LIBRARY, "--index", library_index)
+    assert result.exit_code == 130
+    assert "Interrupted" in result.stderr and "Traceback" not in result.output
+    assert invoke("episodes", "--index", library_index).exit_code == 0
