@@ -369,23 +369,32 @@ class Library:
         metadata_key: str | None = None,
         feeds: Iterable[str] = (),
         show: str | None = None,
+        transcribe: bool = False,
+        asr_model: str | None = None,
     ) -> IndexReport:
-        """Add transcripts, folders and feeds (files or URLs); unchanged sources are skipped
-        and nothing already embedded is embedded again. Unreadable files are listed in the
-        report (``strict``: the first one raises), files that are not transcripts (README,
-        images, ...) as skipped. ``prune`` drops episodes whose files are gone. ``model`` and
-        ``precision`` are pinned by the first build. Feeds: ``timeout`` per network operation
-        (a download ends within 6 of them), ``max_bytes`` per file; ``allow_private_network``
-        lets them reach loopback and private addresses, which are refused by default.
+        """Add transcripts, audio files, folders and feeds (files or URLs); unchanged sources
+        are skipped and nothing already embedded is embedded again. Unreadable files are
+        listed in the report (``strict``: the first one raises), files that are not
+        transcripts (README, images, ...) as skipped. ``prune`` drops episodes whose files
+        are gone. ``model`` and ``precision`` are pinned by the first build. Feeds:
+        ``timeout`` per network operation (a download ends within 6 of them), ``max_bytes``
+        per file; ``allow_private_network`` lets them reach loopback and private addresses,
+        which are refused by default.
 
         Metadata for local files: ``metadata`` (a JSON, JSON Lines or CSV file, matched by
         a file field or the ``metadata_key`` template such as ``"E{epnum}.mp3.vtt"``),
         ``feeds`` (feeds whose items are matched by enclosure file name, GUID or title),
         and sidecars (``NAME.json``, ``NAME.meta.json``) found on their own. ``show``: the
-        show of files whose transcript and metadata name none."""
+        show of files whose transcript and metadata name none.
+
+        Audio files are transcribed (the ``audio`` extra) with ``asr_model`` (a faster-whisper
+        model name or CTranslate2 folder; default the bundled ``tiny.en``) on ``device``;
+        ``transcribe`` also downloads and transcribes feed items that have only audio."""
+        from .ingest.audio import DEFAULT_ASR_MODEL, AsrOptions
         from .pipeline.build import index_paths
 
         check_writable(self.path)
+        asr = AsrOptions(asr_model or DEFAULT_ASR_MODEL, device or "auto", transcribe)
         return index_paths(
             [os.path.expanduser(str(p)) for p in paths],
             self.path,
@@ -407,7 +416,19 @@ class Library:
             metadata_key=metadata_key,
             meta_feeds=list(feeds),
             show=show,
+            asr=asr,
         )
+
+    def transcript(self, episode: str, format: str = "vtt") -> str:
+        """One episode's transcript (id, unique prefix or source file name) as ``vtt``,
+        ``srt`` or ``json``: what was indexed, e.g. an audio file's transcription."""
+        from .ingest.writers import write_transcript
+        from .pipeline.rows import stored_episodes
+        from .store.index import resolve_episode_id
+
+        index = self.open()
+        eid = resolve_episode_id(index.episode_rows(), episode)
+        return write_transcript(stored_episodes(index, [eid])[0], format)
 
     def install_sample(self, progress: Progress | None = None, *, wait: bool = True) -> IndexReport:
         """Index the bundled sample library (two transcripts of one real episode) into this

@@ -3,7 +3,7 @@
 
 Usage:
   python scripts/bench.py [--sizes 5,20] [--corpus DIR] [--work DIR] [--faiss flat,hnsw,ivf]
-                          [--precision fp32|int8]
+                          [--precision fp32|int8] [--transcribe-minutes M [--asr-beam B]]
 
 For each size N (the first N episodes of the corpus, in episode order) it measures, each in a
 fresh process like a user would run it:
@@ -19,6 +19,14 @@ fresh process like a user would run it:
   files;
 - FAISS on the index's real vectors, for each index type: build time, size, single-query
   latency and recall@10 against exact search, with questions embedded by the query model.
+
+With ``--transcribe-minutes M`` (off by default: it adds a minute or more), a transcription
+row: espeak-ng speaks at least M minutes of sentences taken from the corpus into one WAV, the
+``audio`` extra's bundled ``tiny.en`` (int8 on the CPU) transcribes it the way ``podsearch
+index`` does, and the row gives the model load time, audio seconds per wall second (the
+real-time factor), and the process's CPU time over the same stretch (user + system: on a shared
+machine the wall time says how busy the other processes kept the cores, CPU time what the
+transcription itself cost).
 
 Also ``python -c "import sentence_transformers"`` (median of --import-runs), the yardstick of
 the cold-start budget. The default run (sizes 5,20) takes a few minutes on 2 cores; the full
@@ -277,6 +285,87 @@ def faiss_rows(index: Path, kinds: list[str], k: int = 10) -> list[dict[str, Any
     return rows
 
 
+def speech_sentences(corpus: Path, limit: int) -> list[str]:
+    """Plain sentences of 8-25 words from the corpus's VTT files (or a fixed few)."""
+    out: list[str] = []
+    for path in sorted(corpus.glob("*.vtt"))[:3]:
+        text = " ".join(
+            line
+            for line in path.read_text("utf-8", errors="replace").splitlines()
+            if line and "-->" not in line and not line.startswith(("WEBVTT", "NOTE"))
+        )
+        text = re.sub(r"<[^>]+>", " ", text)
+        for sentence in re.split(r"(?<=[.?!])\s+", text):
+            if 8 <= len(sentence.split()) <= 25 and re.fullmatch(r"[\w ,.'?!-]+", sentence):
+                out.append(sentence)
+            if len(out) >= limit:
+                return out
+    base = [
+        "The lighthouse keeper counted forty ships passing the northern rocks every winter.",
+        "Cricket boards fear private leagues because the best players follow the money.",
+        "Sourdough needs a long cold rest in the fridge before it is baked.",
+        "Inflation hurts the poor most, because they hold their savings in cash.",
+    ]
+    return out or base * (limit // len(base) + 1)
+
+
+def make_speech(path: Path, minutes: float, corpus: Path) -> float:
+    """A WAV of at least ``minutes`` of espeak-ng speech (0.7 s pauses); its length in s."""
+    import wave
+
+    sentences = speech_sentences(corpus, 2000)
+    frames: list[bytes] = []
+    seconds, params, i = 0.0, None, 0
+    part = path.with_suffix(".part.wav")
+    while seconds < minutes * 60 and i < 10 * len(sentences):  # bounded: sentences repeat
+        batch = " ".join(sentences[i % len(sentences) : i % len(sentences) + 8])
+        i += 8
+        subprocess.run(
+            ["espeak-ng", "-v", "en-us", "-s", "165", "-w", str(part), batch],
+            check=True,
+            timeout=300,
+        )
+        with wave.open(str(part), "rb") as w:
+            params = w.getparams()
+            frames.append(w.readframes(w.getnframes()))
+            seconds += w.getnframes() / w.getframerate() + 0.7
+            frames.append(b"\x00\x00" * int(0.7 * w.getframerate()))
+    part.unlink(missing_ok=True)
+    assert params is not None
+    with wave.open(str(path), "wb") as out:
+        out.setparams(params)
+        out.writeframes(b"".join(frames))
+    return seconds
+
+
+def transcription_row(minutes: float, beam: int | None, corpus: Path, work: Path) -> dict:
+    """Load tiny.en, transcribe >= ``minutes`` of speech; wall and CPU time of each."""
+    from podsearch.ingest import audio
+
+    if beam is not None:
+        audio.BEAM_SIZE = beam
+    wav = work / "speech.wav"
+    audio_s = make_speech(wav, minutes, corpus)
+    transcriber = audio.Transcriber()
+    transcriber.load()
+    usage0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    data = transcriber._run(wav, wav.name)
+    wall = time.perf_counter() - t0
+    usage1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
+    words = sum(len(seg["words"]) for seg in data["segments"])
+    return {
+        "audio_s": round(audio_s, 1),
+        "load_s": round(transcriber.load_seconds or 0.0, 2),
+        "wall_s": round(wall, 1),
+        "rtf": round(audio_s / wall, 1),
+        "cpu_s": round(cpu, 1),
+        "cpu_rtf": round(audio_s / cpu, 1),
+        "words": words,
+        "beam": audio.BEAM_SIZE,
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", default="5,20", help="episode counts, e.g. 10,40,160,309")
@@ -288,7 +377,26 @@ def main() -> int:
     ap.add_argument("--warm-queries", type=int, default=50)
     ap.add_argument("--import-runs", type=int, default=3)
     ap.add_argument("--precision", default="fp32", help="passage vectors: fp32 or int8")
+    ap.add_argument(
+        "--transcribe-minutes",
+        type=float,
+        default=0.0,
+        help="add a transcription row over this many minutes of espeak-ng speech [off]",
+    )
+    ap.add_argument("--asr-beam", type=int, help="beam size for that row [podsearch's]")
+    ap.add_argument(
+        "--transcribe-only", action="store_true", help="only the transcription row (quick)"
+    )
     a = ap.parse_args()
+    if a.transcribe_only:
+        work = a.work or Path(tempfile.mkdtemp(prefix="podsearch-bench-"))
+        work.mkdir(parents=True, exist_ok=True)
+        print_transcription(
+            transcription_row(a.transcribe_minutes or 5, a.asr_beam, a.corpus, work)
+        )
+        if a.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
     available = len(list(a.corpus.glob("*.vtt")))
     if available < max(sizes):
@@ -385,9 +493,23 @@ def main() -> int:
                 f"  {t['kind']:<46} {t['build_s']:>7.2f} {t['mb']:>7.1f} {t['ms']:>8.3f} "
                 f"{t['recall']:>9.3f}"
             )
+    if a.transcribe_minutes > 0:
+        print_transcription(transcription_row(a.transcribe_minutes, a.asr_beam, a.corpus, work))
     if a.work is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def print_transcription(row: dict) -> None:
+    print(f"\nTranscription (tiny.en int8, beam {row['beam']}, {os.cpu_count()} CPUs):")
+    print(
+        f"  {'audio s':>8} {'load s':>6} {'wall s':>7} {'audio s/wall s':>14} "
+        f"{'CPU s':>6} {'audio s/CPU s':>13} {'words':>6}"
+    )
+    print(
+        f"  {row['audio_s']:>8.1f} {row['load_s']:>6.2f} {row['wall_s']:>7.1f} {row['rtf']:>14.1f} "
+        f"{row['cpu_s']:>6.1f} {row['cpu_rtf']:>13.1f} {row['words']:>6}"
+    )
 
 
 if __name__ == "__main__":

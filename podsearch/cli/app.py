@@ -20,6 +20,7 @@ from .library import (
     sample,
     speakers_app,
     status,
+    transcript,
     verify,
 )
 from .serve import serve
@@ -53,7 +54,20 @@ def main(
     """Semantic search over podcast transcripts: timestamped, speaker-attributed quotes."""
 
 
-for command in (index, ask, serve, cite, export, remove, rebuild, rollback, verify, status, sample):
+for command in (
+    index,
+    ask,
+    serve,
+    transcript,
+    cite,
+    export,
+    remove,
+    rebuild,
+    rollback,
+    verify,
+    status,
+    sample,
+):
     app.command()(command)
 app.add_typer(episodes_app, name="episodes")
 app.add_typer(speakers_app, name="speakers")

@@ -4,6 +4,9 @@ and the speakers group (list, rename, alias)."""
 from __future__ import annotations
 
 import gc
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -103,14 +106,26 @@ def index(
         ),
     ] = None,
     quiet: QuietOpt = False,
+    transcribe: Annotated[
+        bool,
+        typer.Option(help="Download and transcribe feed items that have audio but no transcript."),
+    ] = False,
+    asr_model: Annotated[
+        str | None,
+        typer.Option(
+            "--asr-model",
+            help="Speech model for audio: a faster-whisper name or a CTranslate2 folder "
+            "(default: the bundled tiny.en).",
+        ),
+    ] = None,
 ) -> None:
-    """Add transcripts or feeds to an index; unchanged files are skipped."""
+    """Add transcripts, audio files or feeds to an index; unchanged files are skipped."""
     gc.enable()  # long-running: collect as usual (main() turns it off for start-up)
     check_precision_option(precision)
     lib = library(index)
     if index is None and not quiet:
         err.print(f"[dim]Library {escape(str(lib.path))}: {escape(lib.location.reason)}[/dim]")
-    with errors(), progress_bars(quiet) as progress:
+    with errors(), interrupted(), progress_bars(quiet) as progress:
         report = lib.index(
             paths,
             model=model,
@@ -128,6 +143,8 @@ def index(
             metadata_key=metadata_key,
             feeds=feed or [],
             show=show,
+            transcribe=transcribe,
+            asr_model=asr_model,
         )
     if as_json:
         write_json(report.as_dict())
@@ -155,6 +172,19 @@ def sample(
         out.print_json(data=report.as_dict())
     else:
         render.report(report)
+
+
+@contextmanager
+def interrupted() -> Iterator[None]:
+    """Ctrl-C during a long index: one line saying what is kept, exit code 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err.print(
+            "\n[yellow]Interrupted:[/yellow] the index keeps its last complete generation; "
+            "finished transcriptions are kept, so running the same command again resumes."
+        )
+        raise typer.Exit(130) from None
 
 
 def rebuild(
@@ -271,6 +301,17 @@ def status(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
                 out.print(f"    {escape(p)}")
     if changed or missing:
         out.print("  Run 'podsearch index PATH' (with --prune for missing files) to update.")
+
+
+def transcript(
+    episode: Annotated[str, typer.Argument(help="Episode id (or unique prefix, or file name).")],
+    index: IndexOpt = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="vtt, srt or json.")] = "vtt",
+) -> None:
+    """Print an indexed episode's transcript (an audio file's transcription, for one)."""
+    with errors():
+        text = library(index).transcript(episode, format)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 episodes_app = typer.Typer(help="List the indexed episodes; fix their metadata.")

@@ -98,14 +98,42 @@ def notices() -> Iterator[None]:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
+def _finished_transcriptions() -> Any:
+    """A progress callback for stderr that is not a terminal: nothing is redrawn, but each
+    transcribed audio file gets one line (minutes of audio, speed, time taken), as long
+    transcriptions deserve a trace in logs."""
+    import time
+
+    started: dict[str, float] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not stage.startswith("transcribing"):
+            return
+        now = time.monotonic()
+        t0 = started.setdefault(stage, now)
+        if done < total or total <= 0:
+            return
+        speed = done / max(now - t0, 1e-6)  # audio seconds per wall second
+        sys.stderr.write(
+            f"{stage}: {done / 60:.1f}/{total / 60:.1f} audio min, {speed:.1f}x real time, "
+            f"{now - t0:.1f} s\n"
+        )
+        sys.stderr.flush()
+
+    return progress
+
+
 @contextmanager
 def progress_bars(quiet: bool = False, console: Any = None) -> Iterator[Any]:
     """A progress callback (``stage, done, total``) drawing one rich bar per stage (reading,
     downloading, embedding) with count, rate and time left, on stderr; None when ``quiet`` or
     when stderr is not a terminal (pipes and logs get no redraw noise)."""
     if console is None:
-        if quiet or not sys.stderr.isatty():
+        if quiet:
             yield None
+            return
+        if not sys.stderr.isatty():
+            yield _finished_transcriptions()  # logs get one line per transcribed file
             return
         console = err.get()
     from rich.progress import (

@@ -128,7 +128,7 @@ def report(report: Any, verb: str = "Indexed into", *, verbose: bool = False) ->
         for s in report.skipped:
             kinds[s.reason] = kinds.get(s.reason, 0) + 1
         summary = ", ".join(f"{n} {k}" for k, n in kinds.items())
-        out.print(f"  skipped (not transcripts): {len(report.skipped)} file(s): {escape(summary)}")
+        out.print(f"  skipped: {len(report.skipped)} file(s): {escape(summary)}")
         for s in report.skipped[:10]:
             out.print(f"    [dim]{escape(s.path)}[/dim]")
     for w in report.warnings:

@@ -26,6 +26,7 @@ from urllib.parse import urlparse
 
 from ..core.errors import FeedError, ReaderError
 from ..core.models import Episode, episode_id_for
+from .audio import Transcriber, assign_sole_speaker
 from .feed_parse import REFUSED_PREFIX, Channel, FeedItem, TranscriptLink, parse_feed
 from .fetch import Fetched, FetchError, fetch, is_remote, local_path
 from .files import read_head
@@ -35,6 +36,7 @@ from .readers import ReadResult, collecting, load_text, read_text
 DEFAULT_TIMEOUT = 15.0  # seconds per network operation
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # per transcript or chapters file
 FEED_MAX_BYTES = 50 * 1024 * 1024
+AUDIO_MAX_BYTES = 1024 * 1024 * 1024  # an enclosure: 1 GB holds a few hours of any codec
 
 # Richest first: JSON keeps speakers and word times, captions keep cue times.
 TYPE_RANK = {
@@ -141,10 +143,13 @@ class _Reader:
         timeout: float,
         max_bytes: int,
         allow_private_network: bool = False,
+        transcriber: Transcriber | None = None,
+        audio_max_bytes: int = AUDIO_MAX_BYTES,
     ) -> None:
         self.remote, self.cache_dir = remote, cache_dir
         self.timeout, self.max_bytes = timeout, max_bytes
         self.allow_private_network = allow_private_network
+        self.transcriber, self.audio_max_bytes = transcriber, audio_max_bytes
 
     def get(self, url: str, max_bytes: int | None = None) -> Fetched:
         scheme = urlparse(url).scheme
@@ -218,7 +223,12 @@ def _read_item(
 ) -> None:
     links = rank_transcripts(item.transcripts, channel.language)
     if not links:
-        result.failures.append(FeedProblem(item.url or item.label, f"{item.label}: no transcript"))
+        if item.audio_url and reader.transcriber is not None:
+            _read_audio_item(reader, item, channel, result, known)
+            return
+        hint = " (it has audio: index with --transcribe)" if item.audio_url else ""
+        where = item.url or item.label
+        result.failures.append(FeedProblem(where, f"{item.label}: no transcript{hint}"))
         return
     # Chapters first: they are part of the episode's hash, which decides whether the
     # transcript needs parsing at all.
@@ -263,6 +273,41 @@ def _read_item(
     result.episodes.append(FeedEpisode(ep, [digest], item))
 
 
+def _read_audio_item(
+    reader: _Reader,
+    item: FeedItem,
+    channel: Channel,
+    result: FeedResult,
+    known: Callable[[str, str], bool] | None,
+) -> None:
+    """An item with only an enclosure: downloaded (the feed's rules, the audio size cap) and
+    transcribed, or read from the transcript cache when this audio was transcribed before."""
+    transcriber = reader.transcriber
+    assert transcriber is not None and item.audio_url
+    url = item.audio_url
+    link = TranscriptLink(url, "audio", channel.language)
+    try:
+        fetched = reader.get(url, reader.audio_max_bytes)
+    except FetchError as e:
+        result.failures.append(FeedProblem(url, f"{item.label}: audio not downloaded: {e}"))
+        return
+    content = _sha(fetched.data)
+    digest = _sha(fetched.data, _fingerprint(item, channel, link), transcriber.model_key.encode())
+    if known is not None and known(_source(url), digest):
+        result.unchanged.append(_source(url))
+        return
+    name = Path(urlparse(url).path).name or item.label
+    try:
+        ep = transcriber.read(fetched.path, content, name)
+    except ReaderError as e:  # a model that cannot load (ModelLoadError) stops the whole run
+        result.failures.append(FeedProblem(url, f"{item.label}: {e.problem}"))
+        return
+    _apply(ep, item, channel, link)
+    assign_sole_speaker(ep)
+    ep.sources, ep.source_hashes = [_source(url)], [digest]
+    result.episodes.append(FeedEpisode(ep, [digest], item))
+
+
 def read_feed(
     source: str | Path,
     *,
@@ -273,18 +318,22 @@ def read_feed(
     known: Callable[[str, str], bool] | None = None,
     allow_private_network: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
+    transcriber: Transcriber | None = None,
 ) -> FeedResult:
     """Read the feed and every item's transcript; FeedError when the feed itself is unusable.
 
     ``known(source, hash)``: true when that transcript is already indexed in this version;
     such items are listed in ``unchanged`` without being parsed. ``allow_private_network``:
     let the feed and what it names be fetched from loopback and private addresses.
-    ``progress(stage, done, total)`` is told of each item read."""
+    ``progress(stage, done, total)`` is told of each item read. ``transcriber``: items with
+    an audio enclosure and no transcript are downloaded and transcribed with it."""
     where = str(source)
     remote = is_remote(where)
     is_url = remote or where.startswith("file:")
     feed_url = where if is_url else Path(where).resolve().as_uri()
-    reader = _Reader(remote, Path(cache_dir), timeout, max_bytes, allow_private_network)
+    reader = _Reader(
+        remote, Path(cache_dir), timeout, max_bytes, allow_private_network, transcriber
+    )
     try:
         data = reader.get(feed_url, feed_max_bytes).data
     except FetchError as e:

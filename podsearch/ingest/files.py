@@ -57,10 +57,8 @@ _NOT_TRANSCRIPT_SUFFIXES = {
     **dict.fromkeys(
         (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst"), "archive"
     ),
-    **dict.fromkeys(
-        (".mp3", ".m4a", ".wav", ".ogg", ".opus", ".flac", ".aac", ".mp4", ".mkv", ".webm"),
-        "audio/video",
-    ),
+    # Audio (.mp3, .wav, ...) is a source: transcribed with the audio extra (ingest.audio).
+    ".mkv": "video",
     **dict.fromkeys((".pdf", ".doc", ".docx", ".odt", ".xls", ".xlsx"), "document"),
     **dict.fromkeys((".csv", ".tsv", ".jsonl", ".yaml", ".yml", ".toml", ".ini"), "data"),
     **dict.fromkeys((".py", ".sh", ".js", ".css", ".db", ".sqlite", ".pyc"), "code"),

@@ -7,6 +7,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,13 @@ from ..core.models import Episode, Turn
 from ..embed.base import Embedder
 from ..embed.names import canonical_model_name, check_model, check_precision
 from ..episodes.chunking import ChunkConfig
+from ..ingest.audio import (
+    INSTALL_HINT,
+    AsrOptions,
+    Transcriber,
+    audio_available,
+    is_audio_file,
+)
 from ..ingest.files import file_hash
 from ..ingest.metadata import EpisodeMeta, MetadataSet, read_sidecar
 from ..store.index import Index
@@ -44,6 +52,7 @@ def index_paths(
     metadata_key: str | None = None,
     meta_feeds: Iterable[str] = (),
     show: str | None = None,
+    asr: AsrOptions | None = None,
 ) -> IndexReport:
     """Add or update the transcripts under ``paths`` in the index at ``index_dir``.
 
@@ -56,8 +65,10 @@ def index_paths(
     its own, like its model. ``metadata``: a metadata file for the transcripts (matched by
     file name or the ``metadata_key`` template); ``meta_feeds``: feeds whose items give
     metadata to local files; a sidecar beside a transcript is always read (see
-    ``ingest.metadata``); ``show``: the show of files whose metadata names none. One
-    writer at a time: see ``store.writer_lock``.
+    ``ingest.metadata``); ``show``: the show of files whose metadata names none. ``asr``:
+    how audio files (and, with ``feeds``, feed items with only audio) are transcribed;
+    transcripts are cached beside the index. One writer at a time: see
+    ``store.writer_lock``.
     """
     with writer_lock(index_dir, wait=wait, on_wait=on_wait):
         return _index_paths(
@@ -76,6 +87,7 @@ def index_paths(
             metadata_key=metadata_key,
             meta_feeds=meta_feeds,
             show=show,
+            asr=asr,
         )
 
 
@@ -96,6 +108,7 @@ def _index_paths(
     metadata_key: str | None = None,
     meta_feeds: Iterable[str] = (),
     show: str | None = None,
+    asr: AsrOptions | None,
 ) -> IndexReport:
     t0 = time.perf_counter()
     old = Index(index_dir) if index_exists(index_dir) else None
@@ -109,10 +122,24 @@ def _index_paths(
     # Feed downloads: read_feed's timeout and max_bytes, cached beside the index.
     fetch = {"cache_dir": home_dir(index_dir) / "http-cache", **(fetch or {})}
     sets = _metadata_sets(metadata, metadata_key, meta_feeds, fetch)
+    # Audio: transcribed on first need (the model loads only then), cached beside the index.
+    asr = asr or AsrOptions()
+    transcriber = Transcriber(asr, home_dir(index_dir) / "transcripts", progress)
+    if asr.feeds:
+        fetch["transcriber"] = transcriber
     fresh, unchanged, replaced = _read_sources(
-        paths, old_eps, report, strict, progress, fetch, sets, load_edits(index_dir), show
+        paths,
+        old_eps,
+        report,
+        strict,
+        progress,
+        fetch,
+        transcriber,
+        sets,
+        load_edits(index_dir),
+        show,
     )
-    fresh, absorbed = merge_step(fresh, old, replaced, report)
+    fresh, absorbed = merge_step(fresh, old, replaced, report, transcriber)
     pruned = set(_gone_episodes(old_eps)) if prune else set()
 
     old_sources = {s for row in old_eps.values() for s in row["sources"]}
@@ -206,6 +233,7 @@ def _read_sources(
     strict: bool,
     progress: Progress | None,
     fetch: dict[str, Any],
+    transcriber: Transcriber,
     sets: list[MetadataSet] | None = None,
     edits: dict[str, dict[str, str]] | None = None,
     show: str | None = None,
@@ -213,6 +241,7 @@ def _read_sources(
     """(episodes read from new or changed files and feeds, ids of unchanged episodes, ids
     replaced)."""
     # Imported here: the readers pull in bs4 (~0.1 s), which `ask` never needs.
+    from ..ingest.audio import pair_audio
     from ..ingest.feeds import is_feed
     from ..ingest.files import iter_files
 
@@ -257,6 +286,12 @@ def _read_sources(
     for f in [f for f in files if os.path.abspath(f) in origins]:  # the --metadata file
         files.remove(f)
         skipped.append((f, "metadata"))
+    playback = pair_audio(files)  # transcript -> its audio, which is then not transcribed
+    paired = set(playback.values())
+    files = [f for f in files if f not in paired]
+    if not audio_available():
+        skipped.extend((f, f"audio needs: {INSTALL_HINT}") for f in files if is_audio_file(f))
+        files = [f for f in files if not is_audio_file(f)]
     report.skipped.extend(FileFailure(str(p), reason) for p, reason in skipped)
     if not files and not feeds:
         raise _nothing_to_read(raw, skipped)
@@ -272,13 +307,13 @@ def _read_sources(
             progress("reading", n, len(files))
         found = _find_meta(path, None, sets, report)
         meta = _with_show(found, show)
-        item = _read_one(path, known, report, strict)
+        item = _read_one(path, known, report, strict, transcriber)
         if isinstance(item, str):  # unchanged content
             eid = item
             if meta is None or not _meta_differs(meta, old_eps[eid], edits.get(eid, {})):
                 unchanged.add(eid)
                 continue
-            item = _read_one(path, {}, report, strict)  # its metadata changed: read it again
+            item = _read_one(path, {}, report, strict, transcriber)  # metadata changed: again
             if isinstance(item, tuple):
                 known.pop((item[1], item[2]), None)  # so that add() takes it, keeping its id
         if not isinstance(item, tuple):
@@ -290,6 +325,8 @@ def _read_sources(
             meta = _with_show(later, show) if later else meta
         if meta is not None:
             meta.apply(episode)
+        if path in playback:
+            episode.audio_url = episode.audio_url or str(playback[path].resolve())
         add(episode, src, h, fmt)
     if sets:
         report.metadata["records_unmatched"] = sum(m.unmatched for m in sets)
@@ -297,27 +334,33 @@ def _read_sources(
 
 
 def _read_one(
-    path: Path, known: dict[tuple[str, str], str], report: IndexReport, strict: bool
+    path: Path,
+    known: dict[tuple[str, str], str],
+    report: IndexReport,
+    strict: bool,
+    transcriber: Transcriber,
 ) -> tuple[Episode, str, str, str] | str | None:
     """One source file on its own: (episode, source, hash, format), the id of its unchanged
     episode, or None when it failed (a failure of the report, naming the file printably).
     Whatever goes wrong with one file (a reader's bug, a time limit, a FIFO, a name that is
     not UTF-8) stays with that file: the run goes on and the good files land."""
     from ..ingest.files import SOURCE_SECONDS, file_problem, safe_name, time_limit
-    from ..ingest.readers import read_file
 
     name = safe_name(path)
     problem = file_problem(path)  # stat only: a FIFO or a device is never opened
     if problem:
         _fail(report, name, problem, strict)
         return None
+    audio = is_audio_file(path)
     try:
-        with time_limit(SOURCE_SECONDS):
+        # Transcribing an hour of audio takes minutes: the read limit is for text files.
+        with nullcontext() if audio else time_limit(SOURCE_SECONDS):
             src = str(path.resolve())
-            h = file_hash(path)
+            content = file_hash(path)
+            h = transcriber.source_hash(content) if audio else content
             if (src, h) in known:
                 return known[(src, h)]
-            result = read_file(path)
+            episode, fmt, warnings = read_source(path, transcriber, content)
     except ReaderError as e:
         _fail(report, name, e.problem, strict)
     except OSError as e:
@@ -325,9 +368,32 @@ def _read_one(
     except Exception as e:  # a reader's bug must not cost the other files their run
         _fail(report, name, f"could not be read ({type(e).__name__}: {e})", strict)
     else:
-        report.warnings.extend(FileFailure(name, w) for w in result.warnings)
-        return result.episode, src, h, result.format
+        report.warnings.extend(FileFailure(name, w) for w in warnings)
+        return episode, src, h, fmt
     return None
+
+
+def source_hash(path: Path, transcriber: Transcriber) -> str:
+    """The hash the index keeps for a source file: its content's, and for audio also the
+    speech model's (another model transcribes again)."""
+    h = file_hash(path)
+    return transcriber.source_hash(h) if is_audio_file(path) else h
+
+
+def read_source(
+    path: Path, transcriber: Transcriber, content_hash: str | None = None
+) -> tuple[Episode, str, list[str]]:
+    """(episode, format, warnings) of a transcript file, or of an audio file transcribed
+    (or read from the transcript cache; ``content_hash``: the file's, when already
+    computed); ReaderError when it cannot be read."""
+    from ..ingest.readers import read_file
+
+    if is_audio_file(path):
+        ep = transcriber.read(path, content_hash or file_hash(path))
+        ep.audio_url = str(path.resolve())  # playback, kept when merged with a transcript
+        return ep, "audio", []
+    result = read_file(path)
+    return result.episode, result.format, result.warnings
 
 
 def _with_show(meta: EpisodeMeta | None, show: str | None) -> EpisodeMeta | None:
@@ -439,15 +505,19 @@ def _light_episodes(index: Index, exclude: set[str]) -> list[Episode]:
 
 
 def merge_step(
-    fresh: list[Episode], old: Index | None, replaced: set[str], report: IndexReport
+    fresh: list[Episode],
+    old: Index | None,
+    replaced: set[str],
+    report: IndexReport,
+    transcriber: Transcriber | None = None,
 ) -> tuple[list[Episode], set[str]]:
     """Fold the sources of one episode together, among the fresh episodes and with those
     already indexed. Returns the episodes to write and the ids of indexed episodes they
     absorbed. The other sources of a replaced multi-source episode are read again, so that
     changing one file of an episode does not lose the others."""
     from ..episodes.merging import group_same_episodes, merge_episodes
-    from ..ingest.readers import read_file
 
+    transcriber = transcriber or Transcriber()
     if not fresh:
         return fresh, set()
     stored: list[Episode] = []
@@ -459,17 +529,17 @@ def merge_step(
                 if src in have or not Path(src).is_file():
                     continue
                 try:
-                    result = read_file(src)
-                    digest = file_hash(Path(src))
+                    episode, _, _ = read_source(Path(src), transcriber)
+                    digest = source_hash(Path(src), transcriber)
                 except ReaderError as e:
                     _fail(report, Path(src), e.problem, strict=False)
                     continue
                 except Exception as e:  # as in _read_one: one file never stops the run
                     _fail(report, Path(src), f"could not be read ({type(e).__name__})", False)
                     continue
-                result.episode.sources, result.episode.source_hashes = [src], [digest]
-                result.episode.id = eid  # the merged episode keeps its id, whichever is base
-                fresh.append(result.episode)
+                episode.sources, episode.source_hashes = [src], [digest]
+                episode.id = eid  # the merged episode keeps its id, whichever is base
+                fresh.append(episode)
                 have.add(src)
         stored = _light_episodes(old, exclude=replaced)
     n_fresh = len(fresh)

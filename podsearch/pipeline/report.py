@@ -39,7 +39,8 @@ class IndexReport:
     files_read: int = 0
     failed: list[FileFailure] = field(default_factory=list)
     warnings: list[FileFailure] = field(default_factory=list)  # read, but with a problem
-    skipped: list[FileFailure] = field(default_factory=list)  # not transcripts (README, ...)
+    # Not read, by choice: not transcripts (README, images, ...), or audio without the extra.
+    skipped: list[FileFailure] = field(default_factory=list)
     formats: dict[str, int] = field(default_factory=dict)
     files: list[FileRead] = field(default_factory=list)  # every source read, in order
     # With metadata: files_matched, files_without_record, records_unmatched, sidecars.

@@ -96,7 +96,7 @@ def index_status(index: Index) -> dict[str, Any]:
             path = Path(src)
             if not path.exists():
                 missing.append(src)
-            elif file_hash(path) != h:
+            elif file_hash(path) != h.partition("+")[0]:  # audio: CONTENT+MODEL
                 changed.append(src)
     size = sum(f.stat().st_size for f in index.root.rglob("*") if f.is_file())
     vectors = manifest_entry(index.manifest)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -171,7 +172,7 @@ def test_the_ask_only_app_is_the_same_ask() -> None:
         assert (full.exit_code, full.output) == (alone.exit_code, alone.output)
 
 
-def test_help_does_not_import_torch() -> None:
+def test_help_does_not_import_torch_or_speech_models() -> None:
     code = (
         "import sys\n"
         "from podsearch.cli.app import app\n"
@@ -179,7 +180,9 @@ def test_help_does_not_import_torch() -> None:
         "    app(['--help'])\n"
         "except SystemExit:\n"
         "    pass\n"
-        "heavy = [m for m in ('torch', 'sentence_transformers', 'faiss') if m in sys.modules]\n"
+        "names = ('torch', 'sentence_transformers', 'faiss',\n"
+        "         'faster_whisper', 'ctranslate2', 'av')\n"
+        "heavy = [m for m in names if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -234,3 +237,41 @@ def test_requests_that_cannot_be_answered_are_usage_errors(
     result = invoke("ask", *args, "--index", library_index)
     assert result.exit_code == 2
     assert option in result.output
+
+
+def test_audio_index_progress_and_transcript(tmp_path: Path) -> None:
+    from speech import assemble, require_speech_tools
+
+    require_speech_tools()
+    folder = tmp_path / "audio"
+    folder.mkdir()
+    assemble(folder / "ep.wav", ["Cricket boards fear private leagues and their money."])
+    (folder / "broken.mp3").write_bytes(b"ID3 but nothing after it")
+    index = tmp_path / "idx"
+    result = invoke("index", folder, "--index", index, "--model", "fake")
+    assert result.exit_code == 1  # one file failed; the other is indexed
+    assert "formats read: 1 audio" in result.stdout
+    assert re.search(
+        r"transcribing ep\.wav: [\d.]+/[\d.]+ audio min, [\d.]+x real time", result.stderr
+    )
+    (failed,) = [line for line in result.stderr.splitlines() if line.startswith("failed")]
+    assert "broken.mp3" in failed
+    srt = invoke("transcript", "ep.wav", "--index", index, "--format", "srt")
+    assert srt.exit_code == 0 and " --> " in srt.stdout and "Cricket" in srt.stdout
+    bad = invoke("transcript", "ep.wav", "--index", index, "--format", "docx")
+    assert bad.exit_code == 2
+
+
+def test_ctrl_c_during_index_is_one_line_and_keeps_the_index(
+    library_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import podsearch.pipeline.build as build
+
+    def stop(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build, "_read_sources", stop)
+    result = invoke("index", LIBRARY, "--index", library_index)
+    assert result.exit_code == 130
+    assert "Interrupted" in result.stderr and "Traceback" not in result.output
+    assert invoke("episodes", "--index", library_index).exit_code == 0

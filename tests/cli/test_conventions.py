@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -51,8 +52,13 @@ def test_progress_bars_show_count_rate_and_eta() -> None:
     assert "embedding" in shown and "50/50" in shown and "ETA" in shown and "/s" in shown
 
 
-def test_no_bars_off_a_terminal_or_when_quiet() -> None:
+def test_no_bars_off_a_terminal_or_when_quiet(capsys: pytest.CaptureFixture[str]) -> None:
     with progress_bars() as progress:  # pytest's stderr is not a terminal
-        assert progress is None
+        # No bars, no redraws: only a finished transcription leaves one line in the log.
+        progress("embedding", 5, 10)
+        progress("transcribing ep.wav", 30, 60)
+        progress("transcribing ep.wav", 60, 60)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("transcribing ep.wav: 1.0/1.0 audio min")
     with progress_bars(quiet=True) as progress:
         assert progress is None

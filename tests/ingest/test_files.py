@@ -27,7 +27,8 @@ runner = CliRunner()
         ("E41.meta.json", "metadata"),
         ("cover.JPG", "image"),
         ("backup.tar.gz", "archive"),
-        ("E41.mp3", "audio/video"),
+        ("E41.mp3", None),  # audio is a source (transcribed with the audio extra)
+        ("talk.mkv", "video"),
         ("episodes.csv", "data"),
         ("E41.mp3.vtt", None),
         ("whisper.json", None),
@@ -64,7 +65,7 @@ def test_a_folder_lists_skipped_files_and_reads_the_rest(tmp_path: Path) -> None
         app, ["index", str(folder), "--index", str(tmp_path / "idx"), "--model", "fake"]
     )
     assert result.exit_code == 0, result.output
-    assert "skipped (not transcripts): 4 file(s)" in result.stdout
+    assert "skipped: 4 file(s)" in result.stdout
     assert "failed" not in result.output
 
 
