@@ -90,7 +90,9 @@ def _index_paths(
     # Feed downloads: read_feed's timeout and max_bytes, cached beside the index.
     fetch = {"cache_dir": home_dir(index_dir) / "http-cache", **(fetch or {})}
     fresh, unchanged, replaced = _read_sources(paths, old_eps, report, strict, progress, fetch)
-    fresh, absorbed = merge_step(fresh, old, replaced, report)
+    fresh, absorbed = merge_step(
+        fresh, old, replaced, report, sketch_dir=home_dir(index_dir) / "sketch-cache"
+    )
     pruned = set(_gone_episodes(old_eps)) if prune else set()
 
     old_sources = {s for row in old_eps.values() for s in row["sources"]}
@@ -285,12 +287,17 @@ def _light_episodes(index: Index, exclude: set[str]) -> list[Episode]:
 
 
 def merge_step(
-    fresh: list[Episode], old: Index | None, replaced: set[str], report: IndexReport
+    fresh: list[Episode],
+    old: Index | None,
+    replaced: set[str],
+    report: IndexReport,
+    sketch_dir: Path | None = None,
 ) -> tuple[list[Episode], set[str]]:
     """Fold the sources of one episode together, among the fresh episodes and with those
     already indexed. Returns the episodes to write and the ids of indexed episodes they
     absorbed. The other sources of a replaced multi-source episode are read again, so that
-    changing one file of an episode does not lose the others."""
+    changing one file of an episode does not lose the others. Sketches are kept in
+    ``sketch_dir`` (``pipeline/sketches.py``) so each episode is sketched once."""
     from ..episodes.merging import group_same_episodes, merge_episodes
     from ..ingest.readers import read_file
 
@@ -319,7 +326,9 @@ def merge_step(
                 have.add(src)
         stored = _light_episodes(old, exclude=replaced)
     n_fresh = len(fresh)
-    groups = group_same_episodes(fresh + stored)
+    from .sketches import load_sketches
+
+    groups = group_same_episodes(fresh + stored, load_sketches(fresh + stored, sketch_dir))
     position = {id(ep): i for i, ep in enumerate(fresh + stored)}
     out: list[Episode] = []
     absorbed: set[str] = set()
