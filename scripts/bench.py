@@ -366,6 +366,91 @@ def transcription_row(minutes: float, beam: int | None, corpus: Path, work: Path
     }
 
 
+def synthetic_vectors(source: np.ndarray, n: int, noise: float, seed: int = 0) -> np.ndarray:
+    """``n`` unit vectors: real passage vectors repeated, each copy moved by Gaussian noise of
+    total norm ``noise`` (1.0 ~ 45 degrees) so copies are neighbours, not duplicates."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, source.shape[1]), np.float32)
+    for lo in range(0, n, 100_000):  # in blocks: memory stays one copy of the result
+        hi = min(n, lo + 100_000)
+        block = source[rng.integers(0, len(source), hi - lo)]
+        block = block + rng.standard_normal(block.shape, dtype=np.float32) * (
+            noise / np.sqrt(source.shape[1])
+        )
+        out[lo:hi] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def synthetic_rows(
+    source_index: Path, n: int, kinds: list[str], queries: int = 200, k: int = 10
+) -> list[dict[str, Any]]:
+    """Each vector index type on ``n`` synthetic vectors made from an index's real ones:
+    build time, file size, the process's peak RSS so far (the vectors, the exact ground
+    truth and every index built before count too), single-query p50/p95 and recall@k vs
+    exact search."""
+    import resource
+
+    real = np.ascontiguousarray(Index(source_index).vectors(), dtype=np.float32)
+    vectors = synthetic_vectors(real, n, noise=1.0)
+    qs = synthetic_vectors(real, queries, noise=1.0, seed=1)
+    exact = np.zeros((queries, k), np.int64)
+    for lo in range(0, queries, 50):  # exact top k in blocks of queries
+        sims = qs[lo : lo + 50] @ vectors.T
+        exact[lo : lo + 50] = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    rows = []
+    for kind in kinds:
+        t0 = time.perf_counter()
+        vi = create(kind, vectors.shape[1], n)
+        vi.add(vectors)
+        vi.search(qs[0], k)  # builds the search structure
+        build_s = time.perf_counter() - t0
+        with tempfile.TemporaryDirectory() as tmp:
+            vi.save(Path(tmp))
+            size = sum(f.stat().st_size for f in Path(tmp).iterdir())
+        times, found = [], []
+        for q in qs:
+            t0 = time.perf_counter()
+            found.append([r for r, _ in vi.search(q, k)])
+            times.append(1000 * (time.perf_counter() - t0))
+        times.sort()
+        recall = float(
+            np.mean([len(set(f) & set(e)) / k for f, e in zip(found, exact, strict=True)])
+        )
+        params = ", ".join(f"{key}={value}" for key, value in vi.params().items())
+        rows.append(
+            {
+                "kind": kind + (f" ({params})" if params else ""),
+                "build_s": build_s,
+                "file_mb": size / 1e6,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+                "p50_ms": times[len(times) // 2],
+                "p95_ms": times[int(0.95 * (len(times) - 1))],
+                "recall": recall,
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+        del vi
+    return rows
+
+
+def run_synthetic(n: int, source_index: Path, kinds: list[str]) -> int:
+    """``--synthetic N``: the vector-index table only, at N passages."""
+    print(f"synthetic {n} vectors from the real vectors of {source_index} (repeated, noise 1.0)")
+    print(f"machine: {os.cpu_count()} CPUs", flush=True)
+    rows = synthetic_rows(source_index, n, kinds)
+    print(
+        f"\n  {'index':<46} {'build s':>7} {'file MB':>7} {'peak RSS MB':>11} {'p50 ms':>7} "
+        f"{'p95 ms':>7} {'recall@10':>9}"
+    )
+    for t in rows:
+        print(
+            f"  {t['kind']:<46} {t['build_s']:>7.1f} {t['file_mb']:>7.0f} "
+            f"{t['peak_rss_mb']:>11} {t['p50_ms']:>7.2f} {t['p95_ms']:>7.2f} "
+            f"{t['recall']:>9.3f}"
+        )
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", default="5,20", help="episode counts, e.g. 10,40,160,309")
@@ -387,7 +472,13 @@ def main() -> int:
     ap.add_argument(
         "--transcribe-only", action="store_true", help="only the transcription row (quick)"
     )
+    ap.add_argument("--synthetic", type=int, help="only the vector-index table, at N vectors")
+    ap.add_argument("--synthetic-from", type=Path, help="an index whose vectors seed --synthetic")
     a = ap.parse_args()
+    if a.synthetic:
+        if a.synthetic_from is None:
+            raise SystemExit("--synthetic needs --synthetic-from INDEX (real vectors to perturb)")
+        return run_synthetic(a.synthetic, a.synthetic_from, [k for k in a.faiss.split(",") if k])
     if a.transcribe_only:
         work = a.work or Path(tempfile.mkdtemp(prefix="podsearch-bench-"))
         work.mkdir(parents=True, exist_ok=True)

@@ -254,34 +254,23 @@ def match_score(
     return MatchResult(round(containment, 4), same, reasons)
 
 
-def group_same_episodes(episodes: list[Episode]) -> list[list[Episode]]:
+def group_same_episodes(
+    episodes: list[Episode], sketches: list[Sketch] | None = None
+) -> list[list[Episode]]:
     """The episodes grouped by sameness, in input order; singletons for unmatched ones.
 
-    Candidate pairs come from an inverted index of shingles (only pairs sharing enough
-    non-boilerplate shingles are scored) so a collection is never compared pair by pair."""
+    ``sketches`` (one per episode, as ``sketch`` makes them) saves sketching again: a library
+    keeps its episodes' sketches (``pipeline/sketches.py``). Candidate pairs come from a
+    sparse episode-by-shingle product (only pairs sharing enough non-boilerplate shingles are
+    scored), so a collection is never compared pair by pair."""
     n = len(episodes)
-    sketches = [sketch(e) for e in episodes]
+    if sketches is None:
+        sketches = [sketch(e) for e in episodes]
+    if len(sketches) != n:
+        raise ValueError(f"{len(sketches)} sketches for {n} episodes")
     if n < 2:
         return [[e] for e in episodes]
-    hashes = np.concatenate([s.hashes for s in sketches])
-    owner = np.concatenate([np.full(len(s.hashes), i) for i, s in enumerate(sketches)])
-    order = np.argsort(hashes, kind="stable")
-    hashes, owner = hashes[order], owner[order]
-    uniq, start, count = np.unique(hashes, return_index=True, return_counts=True)
-    df_max = max(3, int(BOILERPLATE_SHARE * n))
-    boilerplate = uniq[count > df_max]
-    shared = np.zeros(n * n, dtype=np.int64)
-    for d in range(2, df_max + 1):  # every pair of owners of each shingle held by d episodes
-        st = start[count == d]
-        if len(st) == 0:
-            continue
-        grid = owner[st[:, None] + np.arange(d)[None, :]]
-        for x in range(d):
-            for y in range(x + 1, d):
-                shared += np.bincount(grid[:, x] * n + grid[:, y], minlength=n * n)
-    shared = shared.reshape(n, n)
-    # Non-boilerplate shingles per episode: an upper bound on each pair's containment.
-    sizes = np.maximum(1, np.bincount(owner[np.repeat(count <= df_max, count)], minlength=n))
+    boilerplate, pairs = candidate_pairs(sketches)
     parent = list(range(n))
 
     def root(i: int) -> int:
@@ -291,11 +280,7 @@ def group_same_episodes(episodes: list[Episode]) -> list[list[Episode]]:
         return i
 
     members = {i: [i] for i in range(n)}
-    cand = np.argwhere(
-        (shared >= MIN_LEVEL[1])
-        & (shared >= MIN_LEVEL[0] * np.minimum(sizes[:, None], sizes[None, :]))
-    )
-    for i, j in sorted(cand.tolist(), key=lambda p: -shared[p[0], p[1]]):
+    for i, j in pairs:
         ri, rj = root(i), root(j)
         if ri == rj:
             continue
@@ -310,6 +295,41 @@ def group_same_episodes(episodes: list[Episode]) -> list[list[Episode]]:
     for i, e in enumerate(episodes):
         groups.setdefault(root(i), []).append(e)
     return list(groups.values())
+
+
+def candidate_pairs(sketches: list[Sketch]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """(the boilerplate shingles, the pairs worth scoring, most shared shingles first).
+
+    A pair is a candidate when it shares at least the lowest level's chain of
+    non-boilerplate shingles and that many make up at least the lowest containment of the
+    smaller one: bounds on what ``text_overlap`` can find, so no pair that could match is
+    left out. Shared counts are a sparse product A Aᵀ of the episode-by-shingle matrix over
+    shingles held by 2 to ``df_max`` episodes: memory grows with the pairs that share
+    something, not with the square of the library."""
+    from scipy import sparse
+
+    n = len(sketches)
+    hashes = np.concatenate([s.hashes for s in sketches])
+    owner = np.concatenate([np.full(len(s.hashes), i, np.int32) for i, s in enumerate(sketches)])
+    uniq, inverse, count = np.unique(hashes, return_inverse=True, return_counts=True)
+    df_max = max(3, int(BOILERPLATE_SHARE * n))
+    boilerplate = uniq[count > df_max]
+    doc_count = count[inverse]
+    # Non-boilerplate shingles per episode: an upper bound on each pair's containment.
+    sizes = np.maximum(1, np.bincount(owner[doc_count <= df_max], minlength=n))
+    keep = (doc_count >= 2) & (doc_count <= df_max)
+    # Columns: only the shingles two or more episodes share (most are in one episode only).
+    column = np.cumsum((count >= 2) & (count <= df_max)) - 1
+    a = sparse.csr_matrix(
+        (np.ones(int(keep.sum()), np.int32), (owner[keep], column[inverse[keep]])),
+        shape=(n, int(column[-1]) + 1 if len(column) else 0),
+    )
+    shared = sparse.triu(a @ a.T, k=1).tocoo()
+    i, j, c = shared.row, shared.col, shared.data
+    ok = (c >= MIN_LEVEL[1]) & (c >= MIN_LEVEL[0] * np.minimum(sizes[i], sizes[j]))
+    i, j, c = i[ok], j[ok], c[ok]
+    order = np.lexsort((j, i, -c))  # most shared first; ties in row-major order
+    return boilerplate, list(zip(i[order].tolist(), j[order].tolist(), strict=True))
 
 
 def _dates_conflict(group: list[Episode]) -> bool:

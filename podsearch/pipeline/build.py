@@ -139,7 +139,14 @@ def _index_paths(
         load_edits(index_dir),
         show,
     )
-    fresh, absorbed = merge_step(fresh, old, replaced, report, transcriber)
+    fresh, absorbed = merge_step(
+        fresh,
+        old,
+        replaced,
+        report,
+        transcriber,
+        sketch_dir=home_dir(index_dir) / "sketch-cache",
+    )
     pruned = set(_gone_episodes(old_eps)) if prune else set()
 
     old_sources = {s for row in old_eps.values() for s in row["sources"]}
@@ -510,11 +517,13 @@ def merge_step(
     replaced: set[str],
     report: IndexReport,
     transcriber: Transcriber | None = None,
+    sketch_dir: Path | None = None,
 ) -> tuple[list[Episode], set[str]]:
     """Fold the sources of one episode together, among the fresh episodes and with those
     already indexed. Returns the episodes to write and the ids of indexed episodes they
     absorbed. The other sources of a replaced multi-source episode are read again, so that
-    changing one file of an episode does not lose the others."""
+    changing one file of an episode does not lose the others. Sketches are kept in
+    ``sketch_dir`` (``pipeline/sketches.py``) so each episode is sketched once."""
     from ..episodes.merging import group_same_episodes, merge_episodes
 
     transcriber = transcriber or Transcriber()
@@ -543,7 +552,9 @@ def merge_step(
                 have.add(src)
         stored = _light_episodes(old, exclude=replaced)
     n_fresh = len(fresh)
-    groups = group_same_episodes(fresh + stored)
+    from .sketches import load_sketches
+
+    groups = group_same_episodes(fresh + stored, load_sketches(fresh + stored, sketch_dir))
     position = {id(ep): i for i, ep in enumerate(fresh + stored)}
     out: list[Episode] = []
     absorbed: set[str] = set()

@@ -7,6 +7,7 @@ from collections import Counter
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from podsearch.core.models import (
@@ -24,7 +25,16 @@ from podsearch.core.models import (
 )
 from podsearch.episodes.alignment import align, tokens
 from podsearch.episodes.chunking import chunk_episode
-from podsearch.episodes.merging import group_same_episodes, match_score, merge_episodes
+from podsearch.episodes.merging import (
+    BOILERPLATE_SHARE,
+    MIN_LEVEL,
+    Sketch,
+    candidate_pairs,
+    group_same_episodes,
+    match_score,
+    merge_episodes,
+    sketch,
+)
 from podsearch.ingest.readers import read_file
 
 SHARED = Path(__file__).parents[3] / "shared"
@@ -287,6 +297,59 @@ def test_a_short_clip_of_boilerplate_merges_with_nothing() -> None:
     long = Episode(id="long", turns=[Turn(None, None, None, f"{intro} {body}", UNTIMED)])
     clip = Episode(id="clip", turns=[Turn(None, None, None, intro, UNTIMED)])
     assert not match_score(long, clip).is_same  # 180 words in common: text alone is too little
+
+
+def _random_sketches(seed: int, n: int) -> list[Sketch]:
+    """Sketches sharing shingles in every pattern: a common pool (some of it boilerplate),
+    pairs copied from one another in part, and own shingles."""
+    rng = np.random.default_rng(seed)
+    pool = rng.integers(0, 2**62, 3000)
+    out: list[Sketch] = []
+    for i in range(n):
+        own = rng.integers(0, 2**62, int(rng.integers(50, 400)))
+        common = rng.choice(pool, int(rng.integers(0, 300)), replace=False)
+        parts = [own, common]
+        if i and rng.random() < 0.5:  # a partial copy of an earlier episode
+            src = out[int(rng.integers(0, i))].hashes
+            parts.append(rng.choice(src, int(rng.integers(0, len(src) + 1)), replace=False))
+        h = np.unique(np.concatenate(parts).astype(np.int64))
+        out.append(Sketch(h, rng.permutation(len(h)), len(h)))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_candidate_pairs_are_every_pair_within_the_bounds(seed: int) -> None:
+    sketches = _random_sketches(seed, 40)
+    boilerplate, pairs = candidate_pairs(sketches)
+    # All pairs, the slow way: shingles held by more than df_max episodes are boilerplate.
+    df_max = max(3, int(BOILERPLATE_SHARE * len(sketches)))
+    counts = Counter(h for s in sketches for h in s.hashes.tolist())
+    assert set(boilerplate.tolist()) == {h for h, c in counts.items() if c > df_max}
+    kept = [{h for h in s.hashes.tolist() if counts[h] <= df_max} for s in sketches]
+    expected = set()
+    for i in range(len(sketches)):
+        for j in range(i + 1, len(sketches)):
+            shared = len(kept[i] & kept[j])
+            small = max(1, min(len(kept[i]), len(kept[j])))
+            if shared >= MIN_LEVEL[1] and shared >= MIN_LEVEL[0] * small:
+                expected.add((i, j))
+    assert expected, "the random library should hold some candidate pairs"
+    assert set(pairs) == expected and len(pairs) == len(expected)
+    shared_of = [len(kept[i] & kept[j]) for i, j in pairs]
+    assert shared_of == sorted(shared_of, reverse=True)  # most shared first
+
+
+def test_grouping_with_stored_sketches_equals_sketching(pair) -> None:
+    labelled, plain, _ = pair
+    episodes = [labelled, plain]
+    stored = [sketch(e) for e in episodes]
+    with_stored = group_same_episodes(episodes, stored)
+    assert [[id(e) for e in g] for g in with_stored] == [
+        [id(e) for e in g] for g in group_same_episodes(episodes)
+    ]
+    assert [len(g) for g in with_stored] == [2]
+    with pytest.raises(ValueError, match="1 sketches for 2 episodes"):
+        group_same_episodes(episodes, stored[:1])
 
 
 # Real files ----------------------------------------------------------------------------------

@@ -91,6 +91,37 @@ def test_row_selection_is_applied_inside_the_search(
     assert total / 20 >= (1.0 if kind == "flat" or share <= 0.1 else 0.9)
 
 
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_a_filtered_search_that_comes_back_short_is_done_exactly(
+    kind: str, vectors: np.ndarray, monkeypatch
+) -> None:
+    """The guarantee of a wide filter searched through FAISS: min(k, allowed) allowed rows.
+    When the selector search returns fewer (a graph running out of allowed neighbours), the
+    allowed rows are searched exactly."""
+    from podsearch.store.vectors import approximate
+
+    monkeypatch.setattr(approximate, "EXACT_ROWS", 0)  # every filter goes through FAISS
+    monkeypatch.setattr(approximate, "EXACT_SHARE", 0.0)
+    index = create(kind, DIM, len(vectors))
+    index.add(vectors)
+    allowed = np.arange(0, len(vectors), 2)
+    q = clustered(1, seed=5)[0]
+    through_faiss = index.search(q, 10, allowed)
+    assert len(through_faiss) == 10 and {r for r, _ in through_faiss} <= set(allowed.tolist())
+
+    class Short:
+        """A FAISS index whose selector search found only 3 of the 10 asked for."""
+
+        def search(self, q, k, params=None):
+            ids = np.full((1, k), -1, np.int64)
+            ids[0, :3] = allowed[:3]
+            return np.zeros((1, k), np.float32), ids
+
+    index.__dict__["faiss"] = Short()
+    got = index.search(q, 10, allowed)
+    assert [r for r, _ in got] == brute_force(vectors, q, 10, allowed)
+
+
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_edge_cases(kind: str) -> None:
     empty = create(kind, DIM, 0)

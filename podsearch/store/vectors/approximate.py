@@ -15,7 +15,8 @@ from .base import INDEX_FILE, VECTORS_FILE, VectorIndex, exact_search
 
 # A filter that leaves at most this share of the rows (or this many) is searched exactly over
 # those rows: cheap, and a graph or inverted file searched with a narrow selector can miss
-# hits or return fewer than k.
+# hits or return fewer than k. Wider filters go inside the FAISS search as an id selector
+# (never hits dropped after the top k); a short answer falls back to exact search.
 EXACT_SHARE = 0.1
 EXACT_ROWS = 20_000
 
@@ -72,7 +73,13 @@ class FaissIndex(VectorIndex):
         if allowed is not None:
             params = self._search_params(faiss.IDSelectorBatch(np.asarray(allowed, np.int64)))
         scores, ids = self.faiss.search(q, k, params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        if allowed is not None and len(hits) < k:
+            # The guarantee of a filtered search: only allowed rows, and min(k, allowed) of
+            # them. A graph walked with a selector can run out of allowed neighbours before
+            # finding k; then the allowed rows are searched exactly instead.
+            return exact_search(self._plain, query, k, allowed)
+        return hits
 
     def vectors(self, rows: np.ndarray | list[int] | None = None) -> np.ndarray:
         if rows is None:

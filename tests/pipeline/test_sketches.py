@@ -1,0 +1,72 @@
+"""The same-episode sketch cache beside an index (``pipeline/sketches.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from podsearch.core.models import UNTIMED, Episode, Turn
+from podsearch.episodes.merging import sketch
+from podsearch.pipeline import sketches as store
+
+
+def _episode(eid: str, words: int, seed: int) -> Episode:
+    rng = np.random.default_rng(seed)
+    text = " ".join(f"w{int(x)}" for x in rng.integers(0, 500, words))
+    return Episode(id=eid, turns=[Turn(None, None, None, text, UNTIMED)])
+
+
+def _same(a, b) -> bool:
+    return (
+        np.array_equal(a.hashes, b.hashes)
+        and np.array_equal(a.first, b.first)
+        and a.words == b.words
+    )
+
+
+def test_sketches_are_made_once_then_read(tmp_path: Path, monkeypatch) -> None:
+    eps = [_episode("a", 300, 1), _episode("b", 200, 2)]
+    first = store.load_sketches(eps, tmp_path / "cache")
+    assert all(_same(s, sketch(e)) for s, e in zip(first, eps, strict=True))
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 2
+
+    def no_sketching(ep: Episode):
+        raise AssertionError(f"{ep.id} sketched again")
+
+    monkeypatch.setattr(store, "sketch", no_sketching)
+    again = store.load_sketches(eps, tmp_path / "cache")
+    assert all(_same(a, b) for a, b in zip(first, again, strict=True))
+
+
+def test_changed_text_gets_a_new_entry_and_stale_ones_go(tmp_path: Path) -> None:
+    a, b = _episode("a", 300, 1), _episode("b", 200, 2)
+    store.load_sketches([a, b], tmp_path)
+    changed = _episode("b", 200, 3)  # same id, other text
+    assert store.sketch_key(changed) != store.sketch_key(b)
+    got = store.load_sketches([a, changed], tmp_path)
+    assert _same(got[1], sketch(changed))
+    names = {p.name for p in tmp_path.glob("*.npz")}
+    assert names == {store.sketch_key(a) + ".npz", store.sketch_key(changed) + ".npz"}
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a numpy file", None])
+def test_a_damaged_entry_is_made_again(tmp_path: Path, damage: bytes | None) -> None:
+    ep = _episode("a", 300, 1)
+    path = tmp_path / (store.sketch_key(ep) + ".npz")
+    if damage is None:  # readable, but not a sketch: wrong dtype and shapes
+        with open(path, "wb") as f:
+            np.savez(f, hashes=np.zeros(3, np.float32), first=np.zeros(2), words=np.int64(1))
+    else:
+        path.write_bytes(damage)
+    (got,) = store.load_sketches([ep], tmp_path)
+    assert _same(got, sketch(ep))
+    (reread,) = store.load_sketches([ep], tmp_path)  # and the entry was written again
+    assert _same(reread, got)
+
+
+def test_no_folder_means_no_cache(tmp_path: Path) -> None:
+    ep = _episode("a", 120, 4)
+    (got,) = store.load_sketches([ep], None)
+    assert _same(got, sketch(ep)) and not list(tmp_path.iterdir())
