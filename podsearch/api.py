@@ -19,12 +19,20 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .core.errors import IndexFormatError
 from .query.types import AskRequest, AskResult, Filters, Hit
-from .store.layout import default_index_dir, index_exists, is_own_link, resolve_index_dir
+from .store.layout import index_exists, is_own_link, resolve_index_dir
+from .store.location import (
+    SAMPLE,
+    USER,
+    Location,
+    check_readable,
+    check_writable,
+    resolve_location,
+    sample_location,
+)
 
 if TYPE_CHECKING:
     from .cite.styles import StyledCitation
@@ -50,7 +58,8 @@ DAMAGE_SIGNS: tuple[type[Exception], ...] = (
 
 class Library:
     """A podcast library: the index at ``path`` (default: ``$PODSEARCH_INDEX``, else
-    ``indexes/default``).
+    ``./indexes/default`` when it exists, else the per-user data directory; see
+    ``store.location``). ``location`` says which rule chose the path and why.
 
     ``embedder``: embed passages and questions with this object instead of the index's model
     (tests, custom backends; see ``embed.factory.register_backend`` for a named one).
@@ -65,7 +74,8 @@ class Library:
         embedder: Embedder | None = None,
         long_lived: bool = False,
     ) -> None:
-        self.path = Path(path) if path is not None else default_index_dir()
+        self.location: Location = resolve_location(path)
+        self.path = self.location.path
         self.embedder = embedder
         self.long_lived = long_lived
         self._index: Index | None = None
@@ -80,6 +90,42 @@ class Library:
         """Whether an index has been built at ``path`` (damaged or not: a generation whose
         manifest is gone still counts, so that nothing is built over it)."""
         return index_exists(self.path) or is_own_link(resolve_index_dir(self.path))
+
+    @property
+    def is_sample(self) -> bool:
+        """Whether this is the bundled sample library, standing in for a library that does
+        not exist yet (see ``find``)."""
+        return self.location.rule == SAMPLE
+
+    @classmethod
+    def find(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        embedder: Embedder | None = None,
+        long_lived: bool = False,
+    ) -> Library:
+        """The library a reading command works on: the one at ``path``, else the one the
+        location rules find (``store.location``). When no path was given and no library
+        exists at all, the bundled sample library (``is_sample``; it may still need
+        ``install_sample()``). A path the user named that holds no library raises
+        InvalidRequestError naming the path and the command that creates it: nothing is
+        substituted for it, and nothing is created."""
+        location = resolve_location(path)
+        if location.rule == USER and not index_exists(location.path):
+            location = sample_location()
+        elif location.rule != USER:
+            check_readable(location)
+        lib = cls(location.path, embedder=embedder, long_lived=long_lived)
+        lib.location = location
+        return lib
+
+    @classmethod
+    def find_sample(cls, *, embedder: Embedder | None = None) -> Library:
+        """The bundled sample library's own folder (installed or not)."""
+        lib = cls(sample_location().path, embedder=embedder)
+        lib.location = sample_location()
+        return lib
 
     # ------------------------------------------------------------------ reading
 
@@ -149,6 +195,7 @@ class Library:
         episode: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        include_undated: bool = False,
         context: int = 0,
         group: str | None = None,
         cite: str | None = None,
@@ -158,7 +205,8 @@ class Library:
 
         ``question`` is the question's text (the keyword arguments say how to answer it) or
         a whole ``AskRequest``. Filters: ``speaker`` (one name or several), ``podcast``,
-        ``episode`` (id, title words or file name), ``since``/``until`` (YYYY-MM-DD).
+        ``episode`` (id, title words or file name), ``since``/``until`` (YYYY-MM-DD and other
+        common forms; ``include_undated`` keeps episodes without a date).
         ``mode``: hybrid, semantic or lexical; ``context``: turns before and after each hit;
         ``group="episode"``: each episode's hits together; ``cite``: a citation style for
         every hit. Raises InvalidRequestError for a bad option."""
@@ -168,7 +216,7 @@ class Library:
             speakers = [speaker] if isinstance(speaker, str) else list(speaker or [])
             request = AskRequest(
                 question=question,
-                filters=Filters(tuple(speakers), podcast, episode, since, until),
+                filters=Filters(tuple(speakers), podcast, episode, since, until, include_undated),
                 top=top,
                 mode=mode,
                 context=context,
@@ -242,6 +290,25 @@ class Library:
         ids = [passage_ids] if isinstance(passage_ids, str) else list(passage_ids)
         return export(citables_from_index(self.open(), ids), fmt, style)
 
+    def edit_episode(
+        self,
+        episode: str,
+        *,
+        title: str | None = None,
+        date: str | None = None,
+        show: str | None = None,
+        url: str | None = None,
+        wait: bool = True,
+        on_wait: OnWait | None = None,
+    ) -> dict[str, Any]:
+        """Fix an episode's title, date, show or URL; kept beside the index and applied again
+        by every re-index and rebuild. An empty string drops a fix (the next ``index`` of the
+        episode's files takes the value from them and their metadata again)."""
+        from .pipeline.manage import edit_episode
+
+        changes = {"title": title, "published": date, "podcast": show, "url": url}
+        return edit_episode(self.path, episode, changes, wait=wait, on_wait=on_wait)
+
     def episodes(self) -> list[dict[str, Any]]:
         """Every episode, oldest first (id, title, show, date, passages, sources, ...)."""
         from .query.catalog import list_episodes
@@ -255,10 +322,11 @@ class Library:
         return list_speakers(self.open())
 
     def status(self) -> dict[str, Any]:
-        """Model, counts, size, vector index, build time, and sources changed since."""
+        """Model, counts, size, vector index, build time, sources changed since, and the
+        ``location`` (path, rule, reason: why this library was used)."""
         from .query.catalog import index_status
 
-        return index_status(self.open())
+        return {**index_status(self.open()), "location": self.location.as_dict()}
 
     def verify(self) -> dict[str, Any]:
         """Check every byte of the current generation against its manifest's checksums, and
@@ -297,16 +365,27 @@ class Library:
         progress: Progress | None = None,
         wait: bool = True,
         on_wait: OnWait | None = None,
+        metadata: str | os.PathLike[str] | None = None,
+        metadata_key: str | None = None,
+        feeds: Iterable[str] = (),
+        show: str | None = None,
     ) -> IndexReport:
         """Add transcripts, folders and feeds (files or URLs); unchanged sources are skipped
         and nothing already embedded is embedded again. Unreadable files are listed in the
-        report (``strict``: the first one raises). ``prune`` drops episodes whose files are
-        gone. ``model`` and ``precision`` are pinned by the first build. Feeds:
-        ``timeout`` per network operation (a download ends within 6 of them), ``max_bytes``
-        per file; ``allow_private_network`` lets them reach loopback and private addresses,
-        which are refused by default."""
+        report (``strict``: the first one raises), files that are not transcripts (README,
+        images, ...) as skipped. ``prune`` drops episodes whose files are gone. ``model`` and
+        ``precision`` are pinned by the first build. Feeds: ``timeout`` per network operation
+        (a download ends within 6 of them), ``max_bytes`` per file; ``allow_private_network``
+        lets them reach loopback and private addresses, which are refused by default.
+
+        Metadata for local files: ``metadata`` (a JSON, JSON Lines or CSV file, matched by
+        a file field or the ``metadata_key`` template such as ``"E{epnum}.mp3.vtt"``),
+        ``feeds`` (feeds whose items are matched by enclosure file name, GUID or title),
+        and sidecars (``NAME.json``, ``NAME.meta.json``) found on their own. ``show``: the
+        show of files whose transcript and metadata name none."""
         from .pipeline.build import index_paths
 
+        check_writable(self.path)
         return index_paths(
             [os.path.expanduser(str(p)) for p in paths],
             self.path,
@@ -324,13 +403,18 @@ class Library:
                 "max_bytes": max_bytes,
                 "allow_private_network": allow_private_network,
             },
+            metadata=os.path.expanduser(str(metadata)) if metadata is not None else None,
+            metadata_key=metadata_key,
+            meta_feeds=list(feeds),
+            show=show,
         )
 
-    def install_sample(self, progress: Progress | None = None) -> IndexReport:
-        """Index the bundled sample library (two transcripts of one real episode)."""
+    def install_sample(self, progress: Progress | None = None, *, wait: bool = True) -> IndexReport:
+        """Index the bundled sample library (two transcripts of one real episode) into this
+        library; unchanged sample files are not indexed again."""
         from .ingest.files import sample_paths
 
-        return self.index(sample_paths(), progress=progress)
+        return self.index(sample_paths(), progress=progress, wait=wait)
 
     def rebuild(
         self,

@@ -137,6 +137,7 @@ HAND_EPISODES: list[dict[str, Any]] = [
         "language": "en",
         "duration": 3600.0,
         "chapters": [],
+        "extra": None,
     },
     {
         "episode_id": "b2",
@@ -156,6 +157,7 @@ HAND_EPISODES: list[dict[str, Any]] = [
         "language": None,
         "duration": None,
         "chapters": [],
+        "extra": None,
     },
     {
         "episode_id": "c3",
@@ -175,6 +177,7 @@ HAND_EPISODES: list[dict[str, Any]] = [
         "language": None,
         "duration": None,
         "chapters": [],
+        "extra": None,
     },
 ]
 

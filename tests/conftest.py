@@ -32,6 +32,16 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ["PODSEARCH_CACHE"] = before
 
 
+@pytest.fixture(autouse=True)
+def user_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The per-user data folder (the default library, the sample) of each test is its own
+    temporary folder, and no $PODSEARCH_INDEX of the caller leaks in."""
+    home = tmp_path_factory.mktemp("xdg-data")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    monkeypatch.delenv("PODSEARCH_INDEX", raising=False)
+    return home
+
+
 @pytest.fixture
 def make_episode() -> MakeEpisode:
     """Factory: ``make_episode(episode_id="ep1", turns=None, seed=0, **metadata)``.

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import gc
 import sys
+from typing import Annotated
 
 import typer
 
 from .ask import ask
 from .cite import cite, export
 from .library import (
-    episodes,
+    episodes_app,
     index,
     rebuild,
     remove,
     rollback,
+    sample,
     speakers_app,
     status,
     verify,
@@ -25,23 +27,35 @@ from .serve import serve
 app = typer.Typer(
     help="Semantic search over podcast transcripts: timestamped, speaker-attributed quotes.",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion for bash, zsh, fish and PowerShell
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
-for command in (
-    index,
-    ask,
-    serve,
-    episodes,
-    cite,
-    export,
-    remove,
-    rebuild,
-    rollback,
-    verify,
-    status,
-):
+
+
+def _version(value: bool) -> None:
+    if value:
+        from ..core.version import __version__
+
+        sys.stdout.write(f"podsearch {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Semantic search over podcast transcripts: timestamped, speaker-attributed quotes."""
+
+
+for command in (index, ask, serve, cite, export, remove, rebuild, rollback, verify, status, sample):
     app.command()(command)
+app.add_typer(episodes_app, name="episodes")
 app.add_typer(speakers_app, name="speakers")
 
 # `ask` is the command people wait on: a group of that command alone builds in ~4 ms,

@@ -9,9 +9,18 @@ import typer
 
 from ..query.types import Filters  # at run time: filter_options reads the annotation
 from . import render
-from .options import CiteOpt, IndexOpt, JsonOpt, ModeOpt, QueryModelOpt, TopOpt, filter_options
-from .options import library as open_library
-from .output import err, errors, escape, notices, progress_printer, write_json
+from .options import (
+    CiteOpt,
+    IndexOpt,
+    JsonlOpt,
+    JsonOpt,
+    ModeOpt,
+    QueryModelOpt,
+    TopOpt,
+    filter_options,
+)
+from .options import reading_library as open_library
+from .output import err, errors, escape, notices, progress_bars, write_json, write_jsonl
 
 if TYPE_CHECKING:
     from ..api import Library
@@ -19,17 +28,24 @@ if TYPE_CHECKING:
 
 
 def ensure_index(library: Library) -> None:
-    """Build the bundled sample library when the chosen index does not exist yet."""
-    if library.exists:
+    """When ``library`` is the bundled sample (no library of the user's exists yet), say so
+    on stderr, and install it first if needed. Any other library is left as it is."""
+    if not library.is_sample:
         return
+    if not library.exists:
+        err.print(
+            "No library yet: installing the bundled sample library (2 transcripts of one "
+            f"episode) into {escape(str(library.path))}."
+        )
+        with progress_bars() as progress:
+            report = library.install_sample(progress=progress)
+        err.print(
+            f"Sample library ready: {report.episodes_total} episode(s), "
+            f"{report.passages_total} passages ({report.seconds:.1f} s)."
+        )
     err.print(
-        f"No index at {escape(str(library.path))}: building the bundled sample library into it "
-        "first (2 transcripts of one episode). Use 'podsearch index PATH' for your own."
-    )
-    report = library.install_sample(progress=progress_printer())
-    err.print(
-        f"Sample library ready: {report.episodes_total} episode(s), "
-        f"{report.passages_total} passages ({report.seconds:.1f} s)."
+        "[yellow]Note:[/yellow] answering from the bundled sample library, not your "
+        "transcripts: 'podsearch index PATH' makes your library."
     )
 
 
@@ -61,6 +77,7 @@ def ask(
         typer.Option("--group", metavar="episode", help="Group the hits by episode."),
     ] = None,
     as_json: JsonOpt = False,
+    as_jsonl: JsonlOpt = False,
     cite: CiteOpt = None,
     server: Annotated[
         str | None,
@@ -104,7 +121,10 @@ def ask(
         if result is None:
             ensure_index(library)
             result = library.ask(request)
-    if as_json:
+    render.notes(result)
+    if as_jsonl:
+        write_jsonl(result.to_json())
+    elif as_json:
         write_json(result.to_json())
     else:
         render.hits(result)

@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 
 from ..query.types import Filters  # at run time: filter_options reads the annotation
+from . import render
 from .ask import ensure_index
 from .options import IndexOpt, ModeOpt, QueryModelOpt, TopOpt, filter_options
-from .options import library as open_library
+from .options import reading_library as open_library
 from .output import err, errors, escape
 
 StyleOpt = Annotated[
@@ -65,6 +66,7 @@ def cite(
         raise typer.BadParameter("give --style or --format, not both", param_hint="--format")
     library = open_library(index)
     with errors():
+        ensure_index(library)
         if fmt:
             sys.stdout.write(library.export(passage_ids, check_format(fmt)))
             return
@@ -114,6 +116,8 @@ def export(
         ensure_index(library)
         result = library.ask(request)
         ids = [h.passage_id for h in result.hits]
+    render.notes(result)
+    with errors():
         text = library.export(ids, fmt, style)
     if not ids:
         err.print("No matching passages.")

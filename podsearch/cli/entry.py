@@ -31,7 +31,7 @@ def prefetch_from_argv(argv: list[str]) -> None:
     from ..api import Library
 
     try:
-        Library(index).prefetch()
+        Library.find(index).prefetch()
     except Exception:
         pass  # best effort: the command itself reports any real problem
 

@@ -4,6 +4,7 @@ and the speakers group (list, rename, alias)."""
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,10 +16,12 @@ from .options import (
     JsonOpt,
     NoWaitOpt,
     PrecisionOpt,
+    QuietOpt,
     check_precision_option,
     library,
+    reading_library,
 )
-from .output import err, errors, escape, out, progress_printer, waiting, write_json
+from .output import err, errors, escape, out, progress_bars, waiting, write_json
 
 
 def index(
@@ -61,16 +64,58 @@ def index(
         bool,
         typer.Option("--verbose", "-v", help="List each file read, its reader and its speakers."),
     ] = False,
+    metadata: Annotated[
+        Path | None,
+        typer.Option(
+            "--metadata",
+            metavar="FILE",
+            help="Metadata for the transcripts: JSON (list or object by file name), JSON Lines "
+            "or CSV; records match by a file/path/filename field or --metadata-key.",
+            show_default=False,
+        ),
+    ] = None,
+    metadata_key: Annotated[
+        str | None,
+        typer.Option(
+            "--metadata-key",
+            metavar="TEMPLATE",
+            help="The file name a record is for, from its fields, e.g. 'E{epnum}.mp3.vtt'.",
+            show_default=False,
+        ),
+    ] = None,
+    feed: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--feed",
+            metavar="URL_OR_FILE",
+            help="A podcast feed whose items give metadata to local transcripts (matched by "
+            "enclosure file name, GUID or title).",
+            show_default=False,
+        ),
+    ] = None,
+    show: Annotated[
+        str | None,
+        typer.Option(
+            "--show",
+            metavar="NAME",
+            help="The show (podcast) of files whose transcript and metadata name none.",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Add transcripts or feeds to an index; unchanged files are skipped."""
     gc.enable()  # long-running: collect as usual (main() turns it off for start-up)
     check_precision_option(precision)
-    with errors():
-        report = library(index).index(
+    lib = library(index)
+    if index is None and not quiet:
+        err.print(f"[dim]Library {escape(str(lib.path))}: {escape(lib.location.reason)}[/dim]")
+    with errors(), progress_bars(quiet) as progress:
+        report = lib.index(
             paths,
             model=model,
             strict=strict,
-            progress=progress_printer(),
+            progress=progress,
             device=device,
             precision=precision,
             prune=prune,
@@ -79,6 +124,10 @@ def index(
             timeout=timeout,
             max_bytes=int(max_mb * 1_000_000),
             allow_private_network=allow_private_network,
+            metadata=metadata,
+            metadata_key=metadata_key,
+            feeds=feed or [],
+            show=show,
         )
     if as_json:
         write_json(report.as_dict())
@@ -86,6 +135,26 @@ def index(
         render.report(report, verbose=verbose)
     if report.failed:
         raise typer.Exit(1)
+
+
+def sample(
+    index: IndexOpt = None,
+    as_json: JsonOpt = False,
+    no_wait: NoWaitOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Install (or bring up to date) the bundled sample library: two transcripts of one
+    real episode. It answers only while no library of yours exists."""
+    gc.enable()
+    from ..api import Library
+
+    with errors(), progress_bars(quiet) as progress:
+        lib = Library(index) if index is not None else Library.find_sample()
+        report = lib.install_sample(progress=progress, wait=not no_wait)
+    if as_json:
+        out.print_json(data=report.as_dict())
+    else:
+        render.report(report)
 
 
 def rebuild(
@@ -115,6 +184,7 @@ def rebuild(
     precision: PrecisionOpt = None,
     no_wait: NoWaitOpt = False,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Rebuild the whole index into a new generation and swap it in atomically."""
     gc.enable()
@@ -125,13 +195,13 @@ def rebuild(
             f"use one of {', '.join([AUTO, *KINDS])}", param_hint="--vector-index"
         )
     check_precision_option(precision)
-    with errors():
+    with errors(), progress_bars(quiet) as progress:
         report = library(index).rebuild(
             model=model,
             vector_index=vector_index,
             min_words=min_words,
             max_words=max_words,
-            progress=progress_printer(),
+            progress=progress,
             device=device,
             precision=precision,
             wait=not no_wait,
@@ -159,14 +229,27 @@ def remove(
 
 
 def status(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
-    """Model, counts, size, vector index, last build, and whether sources changed since."""
+    """Which library is used and why, what it holds, and whether its sources changed."""
+    lib = reading_library(index)
+    if not lib.exists:  # only the sample can be missing here (Library.find)
+        if as_json:
+            write_json({"location": lib.location.as_dict(), "exists": False})
+            return
+        out.print(f"[bold]{escape(str(lib.path))}[/bold]  not installed yet")
+        out.print(f"  library: {escape(lib.location.reason)}")
+        out.print(
+            "  'podsearch sample' installs it (any ask does too); "
+            "'podsearch index PATH' makes your own."
+        )
+        return
     with errors():
-        st = library(index).status()
+        st = lib.status()
     if as_json:
         write_json(st)
         return
     c = st["counts"]
     out.print(f"[bold]{escape(st['index'])}[/bold]  generation {escape(st['generation'])}")
+    out.print(f"  library: {escape(st['location']['reason'])}")
     dims = f"{st['model']['dimension']} dims, {st['model'].get('precision', 'fp32')} vectors"
     out.print(f"  model: {escape(st['model']['name'])} ({dims})")
     out.print(
@@ -190,10 +273,17 @@ def status(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
         out.print("  Run 'podsearch index PATH' (with --prune for missing files) to update.")
 
 
-def episodes(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+episodes_app = typer.Typer(help="List the indexed episodes; fix their metadata.")
+
+
+@episodes_app.callback(invoke_without_command=True)
+def episodes(ctx: typer.Context, index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """List the indexed episodes."""
+    if ctx.invoked_subcommand is not None:
+        return
+    lib = reading_library(index)
     with errors():
-        items = library(index).episodes()
+        items = lib.episodes()
     if as_json:
         write_json(items)
         return
@@ -203,6 +293,32 @@ def episodes(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
         out.print(f"[bold]{escape(r['episode_id'])}[/bold]  {escape(r['title'])}{flag}")
         out.print(f"    {escape(meta)}  {r['passages']} passages, {len(r['sources'])} source(s)")
     out.print(f"{len(items)} episode(s)")
+
+
+@episodes_app.command("edit")
+def episodes_edit(
+    episode: Annotated[str, typer.Argument(help="Episode id (or unique prefix, or file name).")],
+    title: Annotated[str | None, typer.Option(help="The episode's title.")] = None,
+    date: Annotated[
+        str | None, typer.Option(help="Its publication date (2017-01-16, 16 Jan 2017, ...).")
+    ] = None,
+    show: Annotated[str | None, typer.Option(help="The show (podcast) it belongs to.")] = None,
+    url: Annotated[str | None, typer.Option(help="Its web page.")] = None,
+    index: IndexOpt = None,
+    no_wait: NoWaitOpt = False,
+) -> None:
+    """Fix an episode's title, date, show or URL; kept across re-indexing and rebuilds."""
+    gc.enable()
+    lib = reading_library(index)
+    with errors():
+        report = lib.edit_episode(
+            episode, title=title, date=date, show=show, url=url, wait=not no_wait, on_wait=waiting
+        )
+    fixes = ", ".join(f"{k}={v!r}" for k, v in report["fixes"].items()) or "none"
+    err.print(
+        f"Episode {escape(report['episode_id'])}: fixes {escape(fixes)}; "
+        f"index updated in {report['seconds']:.1f} s"
+    )
 
 
 speakers_app = typer.Typer(
@@ -215,8 +331,9 @@ def speakers(ctx: typer.Context, index: IndexOpt = None, as_json: JsonOpt = Fals
     """List speakers with their aliases, turn counts and a sample line."""
     if ctx.invoked_subcommand is not None:
         return
+    lib = reading_library(index)
     with errors():
-        items = library(index).speakers()
+        items = lib.speakers()
     if as_json:
         write_json(items)
         return

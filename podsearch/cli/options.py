@@ -18,11 +18,18 @@ IndexOpt = Annotated[
     Path | None,
     typer.Option(
         "--index",
-        help="Index directory (default: $PODSEARCH_INDEX, else indexes/default).",
+        help="Library (index directory). Default: $PODSEARCH_INDEX, else ./indexes/default "
+        "if it exists, else the per-user data folder ('podsearch status' says which).",
         show_default=False,
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts and agents.")]
+JsonlOpt = Annotated[
+    bool, typer.Option("--jsonl", help="Print JSON Lines: one hit (or episode group) a line.")
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bars (they are off when not a terminal).")
+]
 CiteOpt = Annotated[
     str | None,
     typer.Option(
@@ -66,12 +73,25 @@ FILTER_OPTIONS: list[tuple[str, Any]] = [
     ),
     (
         "since",
-        Annotated[str | None, typer.Option(help="Only episodes published on or after YYYY-MM-DD.")],
+        Annotated[
+            str | None,
+            typer.Option(help="Only episodes published on or after this date (2017-01-16, 2017)."),
+        ],
     ),
     (
         "until",
         Annotated[
-            str | None, typer.Option(help="Only episodes published on or before YYYY-MM-DD.")
+            str | None,
+            typer.Option(help="Only episodes published on or before this date (2017-01-16)."),
+        ],
+    ),
+    (
+        "include_undated",
+        Annotated[
+            bool,
+            typer.Option(
+                "--include-undated", help="With --since/--until: keep episodes without a date."
+            ),
         ],
     ),
 ]
@@ -80,8 +100,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def filter_options(command: F) -> F:
-    """Give a typer command ``--speaker``, ``--podcast``, ``--episode``, ``--since`` and
-    ``--until``; the command receives them as its ``filters`` parameter (a ``Filters``)."""
+    """Give a typer command ``--speaker``, ``--podcast``, ``--episode``, ``--since``,
+    ``--until`` and ``--include-undated``; the command receives them as its ``filters``
+    parameter (a ``Filters``)."""
     signature = inspect.signature(command, eval_str=True)
     params: list[inspect.Parameter] = []
     for p in signature.parameters.values():
@@ -89,7 +110,12 @@ def filter_options(command: F) -> F:
             params.append(p)
             continue
         params += [  # where ``filters`` stood: the options show in that place in --help
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ann)
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=False if name == "include_undated" else None,
+                annotation=ann,
+            )
             for name, ann in FILTER_OPTIONS
         ]
 
@@ -104,6 +130,7 @@ def filter_options(command: F) -> F:
             episode=values["episode"],
             since=values["since"],
             until=values["until"],
+            include_undated=bool(values["include_undated"]),
         )
         return command(*args, **kwargs)
 
@@ -121,7 +148,18 @@ def check_precision_option(precision: str | None) -> None:
 
 
 def library(index: Path | None) -> Library:
-    """The library a command works on: ``--index``, else the default location."""
+    """The library a writing command works on: ``--index``, else the default location."""
     from ..api import Library
 
     return Library(index)
+
+
+def reading_library(index: Path | None) -> Library:
+    """The library a reading command works on (``Library.find``): an existing one, or the
+    bundled sample when none exists and no path was given. Usage errors exit 2."""
+    from ..api import Library
+    from .output import errors
+
+    with errors():
+        return Library.find(index)
+    raise AssertionError("unreachable")  # errors() exits

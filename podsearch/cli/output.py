@@ -20,12 +20,16 @@ class _LazyConsole:
         self._options = options
         self._console: Any = None
 
-    def __getattr__(self, name: str) -> Any:
+    def get(self) -> Any:
+        """The rich Console itself."""
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(**self._options)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
 
 
 def escape(text: str) -> str:
@@ -46,6 +50,13 @@ def write_json(data: Any) -> None:
     sys.stdout.write(dumps(data, ensure_ascii=False, indent=1) + "\n")
 
 
+def write_jsonl(items: list[Any]) -> None:
+    """JSON Lines on stdout: one object a line, as ``--jsonl`` prints them."""
+    import json
+
+    sys.stdout.write("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in items))
+
+
 def waiting(message: str) -> None:
     """Tell the user that another writer holds the index (``on_wait`` of writes)."""
     err.print(f"[yellow]Note:[/yellow] {escape(message)}")
@@ -60,7 +71,8 @@ def errors() -> Iterator[None]:
     try:
         yield
     except InvalidRequestError as e:
-        raise typer.BadParameter(e.problem, param_hint=f"'{e.option}'") from None
+        err.print(f"[red]Error:[/red] {escape(e.option)}: {escape(e.problem)}")
+        raise typer.Exit(2) from None
     except PodsearchError as e:
         err.print(f"[red]Error:[/red] {escape(str(e))}")
         raise typer.Exit(1) from None
@@ -86,16 +98,47 @@ def notices() -> Iterator[None]:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
-def progress_printer() -> Any:
-    """A progress callback that redraws one status line on stderr for long runs."""
-    if not sys.stderr.isatty():
-        return None
-
-    def progress(stage: str, done: int, total: int) -> None:
-        if total < 20:
+@contextmanager
+def progress_bars(quiet: bool = False, console: Any = None) -> Iterator[Any]:
+    """A progress callback (``stage, done, total``) drawing one rich bar per stage (reading,
+    downloading, embedding) with count, rate and time left, on stderr; None when ``quiet`` or
+    when stderr is not a terminal (pipes and logs get no redraw noise)."""
+    if console is None:
+        if quiet or not sys.stderr.isatty():
+            yield None
             return
-        end = "\n" if done == total else ""
-        sys.stderr.write(f"\r{stage} {done}/{total} ({100 * done // total}%)" + end)
-        sys.stderr.flush()
+        console = err.get()
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
 
-    return progress
+    class Rate(ProgressColumn):
+        """Items a second, once rich has measured it."""
+
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:.1f}/s" if speed else "", style="progress.data.speed")
+
+    columns = (
+        TextColumn("{task.description:<11}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        Rate(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as bars:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=total)
+            bars.update(tasks[stage], completed=done, total=total)
+
+        yield progress

@@ -43,6 +43,15 @@ def citation(cited: dict[str, Any]) -> None:
         out.print(f"   [dim]Reference:[/dim] {escape(cited['reference'])}", soft_wrap=True)
 
 
+def notes(result: Any) -> None:
+    """What the filters left out, on stderr (with --json too)."""
+    if result.undated_left_out:
+        err.print(
+            f"[yellow]Note:[/yellow] the date filter left out {result.undated_left_out} "
+            "episode(s) without a date; --include-undated keeps them."
+        )
+
+
 def hits(result: Any) -> None:
     """An AskResult as people read it."""
     if result.speakers:
@@ -107,6 +116,21 @@ def report(report: Any, verb: str = "Indexed into", *, verbose: bool = False) ->
         for f in report.files:
             speakers = ", ".join(f.speakers) if f.speakers else "none named"
             out.print(f"  {escape(f.path)}: {escape(f.format)}; speakers: {escape(speakers)}")
+    if report.metadata:
+        m = report.metadata
+        out.print(
+            f"  metadata: {m.get('files_matched', 0)} file(s) matched a record, "
+            f"{m.get('sidecars', 0)} from sidecars, {m.get('files_without_record', 0)} "
+            f"without a record; {m.get('records_unmatched', 0)} record(s) matched no file"
+        )
+    if report.skipped:
+        kinds: dict[str, int] = {}
+        for s in report.skipped:
+            kinds[s.reason] = kinds.get(s.reason, 0) + 1
+        summary = ", ".join(f"{n} {k}" for k, n in kinds.items())
+        out.print(f"  skipped (not transcripts): {len(report.skipped)} file(s): {escape(summary)}")
+        for s in report.skipped[:10]:
+            out.print(f"    [dim]{escape(s.path)}[/dim]")
     for w in report.warnings:
         err.print(f"[yellow]warning[/yellow] {escape(w.path)}: {escape(w.reason)}")
     if report.failed:

@@ -77,6 +77,8 @@ class Episode:
     source_hashes: list[str] = field(default_factory=list)  # content hashes, one per source
     # Chapters from the feed: (start in seconds, title), sorted by start.
     chapters: list[tuple[float, str]] = field(default_factory=list)
+    # Metadata fields podsearch has no use for, kept as the user's metadata gave them.
+    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def word_count(self) -> int:

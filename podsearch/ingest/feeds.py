@@ -29,6 +29,7 @@ from ..core.models import Episode, episode_id_for
 from .feed_parse import REFUSED_PREFIX, Channel, FeedItem, TranscriptLink, parse_feed
 from .fetch import Fetched, FetchError, fetch, is_remote, local_path
 from .files import read_head
+from .metadata import MetadataSet
 from .readers import ReadResult, collecting, load_text, read_text
 
 DEFAULT_TIMEOUT = 15.0  # seconds per network operation
@@ -271,12 +272,14 @@ def read_feed(
     feed_max_bytes: int = FEED_MAX_BYTES,
     known: Callable[[str, str], bool] | None = None,
     allow_private_network: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> FeedResult:
     """Read the feed and every item's transcript; FeedError when the feed itself is unusable.
 
     ``known(source, hash)``: true when that transcript is already indexed in this version;
     such items are listed in ``unchanged`` without being parsed. ``allow_private_network``:
-    let the feed and what it names be fetched from loopback and private addresses."""
+    let the feed and what it names be fetched from loopback and private addresses.
+    ``progress(stage, done, total)`` is told of each item read."""
     where = str(source)
     remote = is_remote(where)
     is_url = remote or where.startswith("file:")
@@ -289,7 +292,9 @@ def read_feed(
     channel = parse_feed(data, where, feed_url)
     result = FeedResult(where, channel)
     seen: dict[str, FeedItem] = {}
-    for item in channel.items:
+    for n, item in enumerate(channel.items, 1):
+        if progress:
+            progress("downloading", n, len(channel.items))
         if item.guid and item.guid in seen:
             problem = f"{item.label}: duplicate guid {item.guid!r} (first used by item "
             result.failures.append(FeedProblem(where, f"{problem}{seen[item.guid].position})"))
@@ -298,3 +303,22 @@ def read_feed(
             seen[item.guid] = item
         _read_item(reader, item, channel, result, known)
     return result
+
+
+def feed_metadata(
+    source: str | Path,
+    *,
+    cache_dir: Path,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = FEED_MAX_BYTES,
+) -> MetadataSet:
+    """A feed's items as metadata for local transcripts (``--feed``): matched by enclosure
+    file name, GUID or title. Only the feed itself is fetched."""
+    where = str(source)
+    remote = is_remote(where)
+    feed_url = where if remote or where.startswith("file:") else Path(where).resolve().as_uri()
+    try:
+        data = _Reader(remote, Path(cache_dir), timeout, max_bytes).get(feed_url, max_bytes).data
+    except FetchError as e:
+        raise FeedError(where, f"cannot read the feed: {e}") from None
+    return MetadataSet.from_feed(parse_feed(data, where, feed_url), where)

@@ -1,6 +1,6 @@
 """pipeline: building and updating an index. Adding sources (``build``), writing a generation
-(``commit``), rebuild, remove and speaker renames (``manage``), the rows written
-(``rows``) and the report every write returns (``report``).
+(``commit``), rebuild, remove, speaker renames and episode edits (``manage``, ``edits``),
+the rows written (``rows``) and the report every write returns (``report``).
 
 May import ``store``, ``embed``, ``episodes``, ``speakers``, ``ingest`` and ``core``; never
 ``query``: values a question needs (speaker names and roles) are computed here and stored.

@@ -3,21 +3,24 @@ episode, and commit a new generation (``commit``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import ReaderError
+from ..core.errors import InvalidRequestError, ReaderError
 from ..core.models import Episode, Turn
 from ..embed.base import Embedder
 from ..embed.names import canonical_model_name, check_model, check_precision
 from ..episodes.chunking import ChunkConfig
 from ..ingest.files import file_hash
+from ..ingest.metadata import EpisodeMeta, MetadataSet, read_sidecar
 from ..store.index import Index
 from ..store.layout import home_dir, index_exists, writer_lock
 from .commit import commit
+from .edits import load_edits
 from .report import FileFailure, FileRead, IndexReport, Progress
 from .rows import episode_from_rows, stored_episodes
 
@@ -37,6 +40,10 @@ def index_paths(
     on_wait: Callable[[str], None] | None = None,
     fetch: dict[str, Any] | None = None,
     precision: str | None = None,
+    metadata: str | os.PathLike[str] | None = None,
+    metadata_key: str | None = None,
+    meta_feeds: Iterable[str] = (),
+    show: str | None = None,
 ) -> IndexReport:
     """Add or update the transcripts under ``paths`` in the index at ``index_dir``.
 
@@ -46,7 +53,11 @@ def index_paths(
     ``strict``, which raises the first ReaderError. ``prune`` drops the episodes whose
     source files are all gone. ``fetch``: ``read_feed`` options for feeds (timeout,
     max_bytes). ``precision`` (fp32, int8) of a new index's vectors; an existing index keeps
-    its own, like its model. One writer at a time: see ``store.writer_lock``.
+    its own, like its model. ``metadata``: a metadata file for the transcripts (matched by
+    file name or the ``metadata_key`` template); ``meta_feeds``: feeds whose items give
+    metadata to local files; a sidecar beside a transcript is always read (see
+    ``ingest.metadata``); ``show``: the show of files whose metadata names none. One
+    writer at a time: see ``store.writer_lock``.
     """
     with writer_lock(index_dir, wait=wait, on_wait=on_wait):
         return _index_paths(
@@ -61,6 +72,10 @@ def index_paths(
             prune=prune,
             fetch=fetch,
             precision=precision,
+            metadata=metadata,
+            metadata_key=metadata_key,
+            meta_feeds=meta_feeds,
+            show=show,
         )
 
 
@@ -77,6 +92,10 @@ def _index_paths(
     prune: bool,
     fetch: dict[str, Any] | None,
     precision: str | None,
+    metadata: str | os.PathLike[str] | None = None,
+    metadata_key: str | None = None,
+    meta_feeds: Iterable[str] = (),
+    show: str | None = None,
 ) -> IndexReport:
     t0 = time.perf_counter()
     old = Index(index_dir) if index_exists(index_dir) else None
@@ -89,7 +108,10 @@ def _index_paths(
     old_eps = old.episode_rows() if old else {}
     # Feed downloads: read_feed's timeout and max_bytes, cached beside the index.
     fetch = {"cache_dir": home_dir(index_dir) / "http-cache", **(fetch or {})}
-    fresh, unchanged, replaced = _read_sources(paths, old_eps, report, strict, progress, fetch)
+    sets = _metadata_sets(metadata, metadata_key, meta_feeds, fetch)
+    fresh, unchanged, replaced = _read_sources(
+        paths, old_eps, report, strict, progress, fetch, sets, load_edits(index_dir), show
+    )
     fresh, absorbed = merge_step(fresh, old, replaced, report)
     pruned = set(_gone_episodes(old_eps)) if prune else set()
 
@@ -136,6 +158,47 @@ def _gone_episodes(old_eps: dict[str, dict[str, Any]]) -> list[str]:
     ]
 
 
+def _metadata_sets(
+    metadata: str | os.PathLike[str] | None,
+    key: str | None,
+    feeds: Iterable[str],
+    fetch: dict[str, Any],
+) -> list[MetadataSet]:
+    """The metadata file and feeds given for local transcripts, loaded (usage errors when a
+    file or feed cannot be read)."""
+    sets = []
+    if metadata is not None:
+        sets.append(MetadataSet.from_file(Path(metadata), key))
+    elif key:
+        raise InvalidRequestError("--metadata-key", "give the metadata file with --metadata")
+    for feed in feeds:
+        from ..ingest.feeds import feed_metadata  # bs4: only when a feed is given
+
+        try:
+            sets.append(
+                feed_metadata(feed, cache_dir=fetch["cache_dir"], timeout=fetch.get("timeout", 15))
+            )
+        except ReaderError as e:
+            raise InvalidRequestError("--feed", e.problem) from None
+    return sets
+
+
+def _meta_differs(meta: EpisodeMeta, row: dict[str, Any], edited: dict[str, str]) -> bool:
+    """Whether applying ``meta`` would change an indexed episode's row (fields the user
+    edited do not count: the edit wins anyway)."""
+    for attr in ("title", "podcast", "published", "url", "audio_url", "description", "guid"):
+        value = getattr(meta, attr)
+        if value and attr not in edited and value != row.get(attr):
+            return True
+    people = [{"name": p.name, "role": p.role} for p in meta.people]
+    if people and people != list(row.get("people") or []):
+        return True
+    if meta.episode_number is not None and meta.episode_number != row.get("episode_number"):
+        return True
+    stored = json.loads(row["extra"]) if row.get("extra") else {}
+    return any(stored.get(k) != v for k, v in meta.extra.items())
+
+
 def _read_sources(
     paths: Iterable[str | os.PathLike[str]],
     old_eps: dict[str, dict[str, Any]],
@@ -143,6 +206,9 @@ def _read_sources(
     strict: bool,
     progress: Progress | None,
     fetch: dict[str, Any],
+    sets: list[MetadataSet] | None = None,
+    edits: dict[str, dict[str, str]] | None = None,
+    show: str | None = None,
 ) -> tuple[list[Episode], set[str], set[str]]:
     """(episodes read from new or changed files and feeds, ids of unchanged episodes, ids
     replaced)."""
@@ -175,31 +241,58 @@ def _read_sources(
             ep.id = by_source[src]
         fresh.append(ep)
 
+    sets, edits = sets or [], edits or {}
     raw = [str(p) for p in paths]
     feeds = [p for p in raw if is_feed(p)]
+    skipped: list[tuple[Path, str]] = []
     files: list[Path] = []
-    for path in iter_files(p for p in raw if p not in feeds):
+    for path in iter_files((p for p in raw if p not in feeds), skipped):
         # A feed found inside a folder is read as a feed, as it is when named directly;
         # only regular files are opened to look (a FIFO would block).
         if str(path) not in raw and path.is_file() and is_feed(path):
             feeds.append(str(path))
         else:
             files.append(path)
+    origins = {os.path.abspath(m.origin) for m in sets}
+    for f in [f for f in files if os.path.abspath(f) in origins]:  # the --metadata file
+        files.remove(f)
+        skipped.append((f, "metadata"))
+    report.skipped.extend(FileFailure(str(p), reason) for p, reason in skipped)
+    if not files and not feeds:
+        raise _nothing_to_read(raw, skipped)
     for feed in feeds:
-        items, same = _read_feed(feed, report, strict, fetch, lambda s, h: (s, h) in known)
+        items, same = _read_feed(
+            feed, report, strict, {**fetch, "progress": progress}, lambda s, h: (s, h) in known
+        )
         unchanged.update(by_source[src] for src in same)
         for ep, src, h, fmt in items:
             add(ep, src, h, fmt)
     for n, path in enumerate(files, 1):
         if progress:
             progress("reading", n, len(files))
+        found = _find_meta(path, None, sets, report)
+        meta = _with_show(found, show)
         item = _read_one(path, known, report, strict)
-        if item is None:
+        if isinstance(item, str):  # unchanged content
+            eid = item
+            if meta is None or not _meta_differs(meta, old_eps[eid], edits.get(eid, {})):
+                unchanged.add(eid)
+                continue
+            item = _read_one(path, {}, report, strict)  # its metadata changed: read it again
+            if isinstance(item, tuple):
+                known.pop((item[1], item[2]), None)  # so that add() takes it, keeping its id
+        if not isinstance(item, tuple):
             continue
-        if isinstance(item, str):
-            unchanged.add(item)
-            continue
-        add(*item)
+        episode, src, h, fmt = item
+        if found is None and sets:
+            # A feed may know the episode by the transcript's own title or guid.
+            later = _find_meta(path, episode, sets, report, count=False)
+            meta = _with_show(later, show) if later else meta
+        if meta is not None:
+            meta.apply(episode)
+        add(episode, src, h, fmt)
+    if sets:
+        report.metadata["records_unmatched"] = sum(m.unmatched for m in sets)
     return fresh, unchanged, replaced
 
 
@@ -235,6 +328,58 @@ def _read_one(
         report.warnings.extend(FileFailure(name, w) for w in result.warnings)
         return result.episode, src, h, result.format
     return None
+
+
+def _with_show(meta: EpisodeMeta | None, show: str | None) -> EpisodeMeta | None:
+    """``meta`` with ``show`` as its show when it names none (``--show``)."""
+    if not show or (meta is not None and meta.podcast):
+        return meta
+    from dataclasses import replace
+
+    return replace(meta, podcast=show) if meta is not None else EpisodeMeta(podcast=show)
+
+
+def _find_meta(
+    path: Path,
+    episode: Episode | None,
+    sets: list[MetadataSet],
+    report: IndexReport,
+    count: bool = True,
+) -> EpisodeMeta | None:
+    """A transcript's metadata: the first set with a record for it, else its sidecar. The
+    report counts matched files and, when sets were given, files without a record."""
+    m = report.metadata
+    for s in sets:
+        meta = s.match(path, episode)
+        if meta is not None:
+            m["files_matched"] = m.get("files_matched", 0) + 1
+            if not count:
+                m["files_without_record"] -= 1
+            return meta
+    if episode is None:
+        side = read_sidecar(path)
+        if side is not None:
+            m["sidecars"] = m.get("sidecars", 0) + 1
+            return side
+        if sets and count:
+            m["files_without_record"] = m.get("files_without_record", 0) + 1
+    return None
+
+
+def _nothing_to_read(raw: list[str], skipped: list[tuple[Path, str]]) -> InvalidRequestError:
+    """The error for paths that hold no transcript at all: what was skipped, what is read."""
+    from ..ingest.readers import reader_names
+
+    where = ", ".join(raw) or "no path"
+    kinds: dict[str, int] = {}
+    for _, reason in skipped:
+        kinds[reason] = kinds.get(reason, 0) + 1
+    seen = "; skipped " + ", ".join(f"{n} {k}" for k, n in kinds.items()) if kinds else ""
+    return InvalidRequestError(
+        "PATH",
+        f"no transcripts in {where}{seen}. podsearch reads transcript files "
+        f"({', '.join(reader_names())}) and podcast feeds: give a folder or files of those.",
+    )
 
 
 def _read_feed(

@@ -18,9 +18,11 @@ from ..episodes.chunking import ChunkConfig, chunk_episode
 from ..speakers.book import SpeakerBook
 from ..speakers.names import canonicalize_episodes
 from ..speakers.roles import compute_roles
+from ..speakers.scope import scope_episode_speakers
 from ..store.index import Index
 from ..store.layout import speaker_file
 from ..store.writer import IndexContents, write_index
+from .edits import apply_edits, load_edits
 from .report import IndexReport, Progress
 from .rows import chapter_at, embed_texts, episode_row, passage_row, turn_rows
 
@@ -42,6 +44,8 @@ def apply_identity(
     labels = [[t.speaker for t in ep.turns] for ep in episodes]
     named = [book.apply(ep) for ep in episodes]  # copies: canonicalising cannot touch inputs
     canonicalize_episodes(named)
+    for ep in named:  # after the user's renames: a renamed label is a person, not scoped
+        scope_episode_speakers(ep)
     return list(zip(named, labels, strict=True))
 
 
@@ -121,6 +125,7 @@ def commit(
         if vector_parts
         else np.zeros((0, dim), dtype=np.float32)
     )
+    episodes_rows = apply_edits(episodes_rows, load_edits(index_dir))
     report.episodes_total = len(episodes_rows)
     report.passages_total = len(passages_rows)
     # The user's choice of vector index sticks; otherwise it follows the library's size.

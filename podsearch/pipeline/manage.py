@@ -12,7 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import IndexFormatError, PodsearchError
+from ..core.errors import IndexFormatError, InvalidRequestError, PodsearchError
+from ..core.suggest import closest, unknown_message
 from ..core.text import fold
 from ..embed.base import Embedder
 from ..embed.names import canonical_model_name
@@ -182,9 +183,19 @@ def rename_speaker(
         if e == eid and fold(label) in (fold(lab), fold(spk))
     )
     if not count:
-        raise PodsearchError(
-            f"episode {eid} has no speaker {label!r}: see 'podsearch speakers --index "
-            f"{index_dir}' for its labels"
+        here = [
+            x
+            for e, lab, spk in zip(table["episode_id"], labels, table["speaker"], strict=True)
+            if e == eid
+            for x in (lab, spk)
+            if x
+        ]
+        near = closest(label, here)
+        hint = f" (closest: {', '.join(near)})" if near else ""
+        raise InvalidRequestError(
+            "LABEL",
+            f"episode {eid} has no speaker {label!r}{hint}: see 'podsearch speakers --index "
+            f"{index_dir}' for its labels",
         )
     try:
         speaker_book(index_dir).rename(eid, label, name)
@@ -192,6 +203,15 @@ def rename_speaker(
         raise PodsearchError(f"cannot rename: {e}") from None
     rebuild_index(index_dir, wait=wait, on_wait=on_wait)
     return {"episode_id": eid, "turns": count, "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _speaker_names(idx: Index) -> list[str]:
+    """Every speaker name of an index (kept in its manifest by the writer)."""
+    cached = idx.manifest.get("speakers")
+    if cached is not None:
+        return list(cached["names"])
+    col = idx.read_table("passages.parquet", columns=["speaker"]).column(0)
+    return sorted({s for s in col.to_pylist() if s})
 
 
 def alias_speaker(
@@ -204,10 +224,39 @@ def alias_speaker(
 ) -> dict[str, Any]:
     """Record that ``alias`` designates ``name`` and apply it to the index."""
     t0 = time.perf_counter()
-    Index(index_dir)  # fail early, with the usual message, when there is no index
+    idx = Index(index_dir)  # fail early, with the usual message, when there is no index
+    known = _speaker_names(idx)
+    book = speaker_book(index_dir)
+    renamed = {fold(n) for m in book.renames.values() for n in m.values()}
+    if fold(name) not in {fold(k) for k in known} | renamed:
+        raise InvalidRequestError(
+            "NAME", unknown_message("speaker", name, known, "podsearch speakers")
+        )
     try:
-        speaker_book(index_dir).alias(name, alias)
+        book.alias(name, alias)
     except ValueError as e:
         raise PodsearchError(f"cannot record the alias: {e}") from None
     rebuild_index(index_dir, wait=wait, on_wait=on_wait)
     return {"seconds": round(time.perf_counter() - t0, 3)}
+
+
+def edit_episode(
+    index_dir: Path,
+    episode: str,
+    changes: dict[str, str | None],
+    *,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Record the user's fixes to an episode's metadata and apply them (a new generation,
+    nothing re-embedded)."""
+    from .edits import record_edit
+
+    t0 = time.perf_counter()
+    idx = Index(index_dir)
+    eid = resolve_episode_id(idx.episode_rows(), episode)
+    fixes = record_edit(index_dir, eid, changes)
+    with writer_lock(index_dir, wait=wait, on_wait=on_wait):
+        old = Index(index_dir)
+        commit(index_dir, old, list(old.episode_rows()), [], model_name=old.model)
+    return {"episode_id": eid, "fixes": fixes, "seconds": round(time.perf_counter() - t0, 3)}

@@ -39,8 +39,11 @@ class IndexReport:
     files_read: int = 0
     failed: list[FileFailure] = field(default_factory=list)
     warnings: list[FileFailure] = field(default_factory=list)  # read, but with a problem
+    skipped: list[FileFailure] = field(default_factory=list)  # not transcripts (README, ...)
     formats: dict[str, int] = field(default_factory=dict)
     files: list[FileRead] = field(default_factory=list)  # every source read, in order
+    # With metadata: files_matched, files_without_record, records_unmatched, sidecars.
+    metadata: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     model: str = ""
     precision: str = "fp32"  # of the index's passage vectors

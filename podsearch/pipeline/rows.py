@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -56,6 +57,7 @@ def episode_row(ep: Episode, hashes: list[str]) -> dict[str, Any]:
         "language": ep.language,
         "duration": ep.duration,
         "chapters": [{"start": start, "title": title} for start, title in ep.chapters],
+        "extra": json.dumps(ep.extra, ensure_ascii=False, default=str) if ep.extra else None,
     }
 
 
@@ -130,6 +132,7 @@ def episode_from_rows(row: dict[str, Any], turns: list[dict[str, Any]]) -> Episo
         language=row["language"],
         formats=list(row["formats"] or []),
         chapters=[(c["start"], c["title"]) for c in row.get("chapters") or []],
+        extra=json.loads(row["extra"]) if row.get("extra") else {},
     )
 
 

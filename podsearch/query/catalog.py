@@ -8,7 +8,7 @@ from typing import Any
 
 from ..core.text import fold
 from ..ingest.files import file_hash
-from ..speakers.labels import is_anonymous_label
+from ..speakers.labels import base_label, is_anonymous_label
 from ..store.index import Index
 from ..store.layout import EPISODES, PASSAGES, TURNS
 from ..store.vectors.factory import manifest_entry
@@ -60,7 +60,7 @@ def list_speakers(index: Index) -> list[dict[str, Any]]:
         )
         s["turns"] += 1
         s["episodes"].add(eid)
-        if label and fold(label) != fold(spk):
+        if label and fold(label) not in (fold(spk), fold(base_label(spk))):
             s["labels"][label] = None
         if len(text.split()) > len(s["sample"].split()) and len(s["sample"].split()) < 12:
             s["sample"] = text if len(text) <= 160 else text[:160].rsplit(" ", 1)[0] + "…"

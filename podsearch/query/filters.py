@@ -22,12 +22,16 @@ def filter_sets(index: Index, filters: Filters) -> tuple[set[str] | None, set[st
         for row in index.episode_rows().values():
             if filters.podcast and fold(filters.podcast) not in fold(row.get("podcast")):
                 continue
-            if filters.episode and not _episode_matches(filters.episode, row):
+            if filters.episode and not episode_matches(filters.episode, row):
                 continue
             published = row.get("published") or ""
-            if filters.since and (not published or published < filters.since):
+            if not published and (filters.since or filters.until):
+                if filters.include_undated:
+                    episodes.add(row["episode_id"])
                 continue
-            if filters.until and (not published or published > filters.until):
+            if filters.since and published < filters.since:
+                continue
+            if filters.until and published > filters.until:
                 continue
             episodes.add(row["episode_id"])
     speakers = None
@@ -36,6 +40,20 @@ def filter_sets(index: Index, filters: Filters) -> tuple[set[str] | None, set[st
         if filters.include_unknown_speaker:
             speakers.add(speaker_key(None))
     return episodes, speakers
+
+
+def undated_left_out(index: Index, filters: Filters) -> int:
+    """How many episodes without a date a date filter leaves out that the other filters
+    would keep (0 with ``include_undated`` or without a date filter)."""
+    if not (filters.since or filters.until) or filters.include_undated:
+        return 0
+    return sum(
+        1
+        for row in index.episode_rows().values()
+        if not row.get("published")
+        and not (filters.podcast and fold(filters.podcast) not in fold(row.get("podcast")))
+        and not (filters.episode and not episode_matches(filters.episode, row))
+    )
 
 
 def allowed_rows(index: Index, filters: Filters) -> np.ndarray | None:
@@ -57,7 +75,8 @@ def allowed_rows(index: Index, filters: Filters) -> np.ndarray | None:
     return np.flatnonzero(keep).astype(np.int64)
 
 
-def _episode_matches(wanted: str, row: dict[str, Any]) -> bool:
+def episode_matches(wanted: str, row: dict[str, Any]) -> bool:
+    """Whether ``wanted`` names the episode: its id, or words of its title or a file name."""
     w = fold(wanted)
     if w == row["episode_id"]:
         return True

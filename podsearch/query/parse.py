@@ -62,9 +62,16 @@ def parse_question(
         m = form.match(q)
         if not m:
             continue
+        name = m.group("name").strip()
+        role = _ROLE.fullmatch(name)
+        if role:  # "what did the guest say about X": the role's speakers, topic X
+            speakers = (roles or {}).get(_ROLE_OF.get(role.group(1).lower(), "host"), [])
+            topic = m.group("topic").strip()
+            if speakers and topic:
+                return ParsedQuestion(query=topic, speakers=speakers, name=name)
+            break
         from ..speakers.questions import expand_query_name
 
-        name = m.group("name").strip()
         speakers = expand_query_name(name, known_speakers, book)
         topic = m.group("topic").strip()
         if speakers and topic:

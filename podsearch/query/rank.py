@@ -12,10 +12,11 @@ from ..embed.factory import load_query_embedder
 from ..embed.names import check_model
 from ..store.index import Index
 from ..store.lexical import split_query
-from .filters import allowed_rows, filter_sets
+from .filters import allowed_rows, filter_sets, undated_left_out
 from .names import known_speakers, speaker_book, speaker_roles
 from .parse import ParsedQuestion, parse_question
 from .types import MODES, AskResult, Filters, Hit, episode_title
+from .validate import check_episode_filters, scoped_speakers, unknown_speaker
 
 # A hit is "confident" when its score reaches the threshold of its scale. Calibrated with
 # scripts/calibrate.py on the dev index (E41-E80, 27 answerable questions, the 3 dev
@@ -79,8 +80,15 @@ def search(
         from ..speakers.questions import expand_query_name
 
         book = speaker_book(index)
-        resolved = [m for s in filters.speakers for m in (expand_query_name(s, known, book) or [s])]
+        resolved = []
+        for s in filters.speakers:
+            found = scoped_speakers(s, known, filters) or expand_query_name(s, known, book)
+            if not found:
+                raise unknown_speaker(s, known)
+            resolved += found
         filters = filters.with_speakers(resolved)
+    if filters.podcast or filters.episode:
+        check_episode_filters(index, filters)
     episodes, speakers = filter_sets(index, filters)
     depth = max(100, top * 10)
     phrases, _ = split_query(parsed.query)
@@ -134,6 +142,7 @@ def search(
         speakers=list(filters.speakers),
         hits=hits,
         index=str(index.path),
+        undated_left_out=undated_left_out(index, filters),
     )
 
 

@@ -27,8 +27,9 @@ class Filters:
     speakers: tuple[str, ...] = ()
     podcast: str | None = None  # words of the show's name
     episode: str | None = None  # episode id, or words of its title or source file name
-    since: str | None = None  # ISO date, inclusive
+    since: str | None = None  # a date, inclusive (``validated`` makes it ISO)
     until: str | None = None
+    include_undated: bool = False  # a date filter keeps episodes without a date
     # A speaker named in the question also admits passages whose speaker is unknown: an
     # untimed, unlabelled transcript may hold that person's words. --speaker is strict.
     include_unknown_speaker: bool = False
@@ -40,12 +41,35 @@ class Filters:
         return replace(self, speakers=tuple(speakers), include_unknown_speaker=include_unknown)
 
 
+def _valid_dates(filters: Filters) -> Filters:
+    """The filters with ``since``/``until`` as ISO dates, or InvalidRequestError listing the
+    accepted forms."""
+    from ..core.dates import ACCEPTED_FORMS, bound_date
+
+    bounds = {}
+    for key in ("since", "until"):
+        value = getattr(filters, key)
+        if value is None:
+            continue
+        iso = bound_date(value, end=key == "until") if isinstance(value, str) else None
+        if iso is None:
+            raise InvalidRequestError(
+                f"--{key}", f"{value!r} is not a date; accepted forms: {ACCEPTED_FORMS}"
+            )
+        bounds[key] = iso
+    if "since" in bounds and "until" in bounds and bounds["since"] > bounds["until"]:
+        raise InvalidRequestError(
+            "--since", f"{bounds['since']} is after --until {bounds['until']}: nothing can match"
+        )
+    return replace(filters, **bounds) if bounds else filters
+
+
 def _whole(value: object, lo: int, hi: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
 
 
 # The request's JSON names: filters flat beside the other fields, as the CLI options are.
-FILTER_KEYS = ("speaker", "podcast", "episode", "since", "until")
+FILTER_KEYS = ("speaker", "podcast", "episode", "since", "until", "include_undated")
 
 
 @dataclass(frozen=True)
@@ -80,7 +104,8 @@ class AskRequest:
             )
         if self.group is not None and self.group not in GROUPINGS:
             raise InvalidRequestError("--group", "the only grouping is 'episode'")
-        return self
+        filters = _valid_dates(self.filters)
+        return self if filters == self.filters else replace(self, filters=filters)
 
     def to_json(self) -> dict[str, Any]:
         """The request as the HTTP API takes it (``from_json`` reads it back)."""
@@ -94,6 +119,7 @@ class AskRequest:
             "episode": f.episode,
             "since": f.since,
             "until": f.until,
+            "include_undated": f.include_undated,
             "context": self.context,
             "group": self.group,
             "cite": self.cite,
@@ -131,6 +157,14 @@ class AskRequest:
             except ValueError:
                 raise InvalidRequestError(key, "must be a whole number") from None
 
+        def flag(key: str) -> bool:
+            v = one(key)
+            if v is None or v == "" or isinstance(v, bool):
+                return bool(v)
+            if isinstance(v, str) and v.lower() in ("1", "true", "yes", "0", "false", "no"):
+                return v.lower() in ("1", "true", "yes")
+            raise InvalidRequestError(key, "must be true or false")
+
         speakers = data.get("speaker")
         if isinstance(speakers, str):
             speakers = [speakers]
@@ -147,6 +181,7 @@ class AskRequest:
                 episode=text("episode"),
                 since=text("since"),
                 until=text("until"),
+                include_undated=flag("include_undated"),
             ),
             top=number("top", 10),
             mode=text("mode") or "hybrid",
@@ -217,6 +252,8 @@ class AskResult:
     hits: list[Hit]
     index: str = ""  # the index directory that answered
     group: str | None = None
+    # Episodes without a date that a --since/--until filter left out (--include-undated).
+    undated_left_out: int = 0
 
     @property
     def confident(self) -> bool:
@@ -252,6 +289,7 @@ class AskResult:
             "speakers": list(self.speakers),
             "index": self.index,
             "group": self.group,
+            "undated_left_out": self.undated_left_out,
             "hits": [h.as_json() for h in self.hits],
         }
 
@@ -264,6 +302,7 @@ class AskResult:
             hits=[Hit.from_json(h) for h in data.get("hits") or []],
             index=str(data.get("index") or ""),
             group=data.get("group"),
+            undated_left_out=int(data.get("undated_left_out") or 0),
         )
 
 

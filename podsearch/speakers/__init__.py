@@ -1,6 +1,6 @@
 """speakers: who is speaking. Anonymous labels (``labels``), canonical names and ASR variants
 (``names``), the user's renames and aliases (``book``), names in questions (``questions``)
-and host/guest roles (``roles``).
+host/guest roles (``roles``) and unnamed labels scoped to their episode (``scope``).
 
 May import ``core`` only.
 """

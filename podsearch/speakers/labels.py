@@ -20,16 +20,46 @@ _ANONYMOUS = re.compile(
 )
 
 
+# "Guest (unnamed, E41)": an anonymous label scoped to its episode (``scoped_label``).
+_SCOPED = re.compile(r"^(?P<label>.+?) \(unnamed, (?P<episode>[^()]+)\)$")
+
+
 def is_anonymous_label(name: str | None) -> bool:
     """True for diarization labels and bare roles ("SPEAKER_00", "Guest 1", "Speaker A",
-    "Host", "Unknown", "Spk0", "S1"): placeholders, never names of people."""
+    "Host", "Unknown", "Spk0", "S1"), scoped to an episode or not: placeholders, never names
+    of people."""
     if not name:
         return False
-    return bool(_ANONYMOUS.match(fold(name).strip(" :[]()")))
+    m = _SCOPED.match(name)
+    return bool(_ANONYMOUS.match(fold(m.group("label") if m else name).strip(" :[]()")))
+
+
+def scoped_label(label: str, episode_tag: str) -> str:
+    """An anonymous label made one episode's: "Guest" in E41 is "Guest (unnamed, E41)", a
+    different person from the "Guest" of any other episode."""
+    return f"{label} (unnamed, {episode_tag})"
+
+
+def base_label(name: str) -> str:
+    """The label without its episode scope: "Guest (unnamed, E41)" -> "Guest"."""
+    m = _SCOPED.match(name)
+    return m.group("label") if m else name
+
+
+def role_of_label(name: str) -> str | None:
+    """ "host" or "guest" when an anonymous label says so ("Host", "Guest 2", "Interviewer")."""
+    word = fold(base_label(name)).split()[0].rstrip("0123456789_#.-") if name.strip() else ""
+    if word in ("host", "cohost", "co-host", "interviewer", "moderator", "presenter"):
+        return "host"
+    if word in ("guest", "interviewee"):
+        return "guest"
+    return None
 
 
 def display_name(name: str | None) -> str:
     """The name as shown to the user: anonymous labels are marked "(unnamed)"."""
     if not name:
         return "unknown speaker"
+    if _SCOPED.match(name):
+        return name
     return f"{name} (unnamed)" if is_anonymous_label(name) else name

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..core.text import fold
+from .labels import is_anonymous_label, role_of_label
 
 
 def _tokens(name: str) -> list[str]:
@@ -61,4 +62,9 @@ def compute_roles(
         top = max(known, key=lambda k: len(episodes_of[k]))
         if len(episodes_of[top]) >= max(2, n_episodes / 2):
             hosts.add(top)
-    return {"host": sorted(hosts), "guest": [k for k in known if k not in hosts] if hosts else []}
+    # Unnamed labels that say their role ("Host", "Guest (unnamed, E41)") are that role.
+    labelled = {k: role_of_label(k) for k in known if is_anonymous_label(k)}
+    hosts |= {k for k, role in labelled.items() if role == "host"}
+    guests = [k for k in known if k not in hosts] if hosts else []
+    guests += [k for k, role in labelled.items() if role == "guest" and k not in guests]
+    return {"host": sorted(hosts), "guest": sorted(guests)}

@@ -301,6 +301,12 @@ def resolve_episode_id(rows: dict[str, dict[str, Any]], wanted: str) -> str:
     if len(hits) == 1:
         return hits[0]
     problem = "matches no episode" if not hits else f"matches {len(hits)} episodes"
+    if not hits:
+        from ..core.suggest import closest
+
+        names = [os.path.basename(s) for r in rows.values() for s in r["sources"]]
+        near = closest(wanted, names)
+        problem += f" (closest: {', '.join(near)})" if near else ""
     raise EpisodeNotFoundError(
         f"{wanted!r} {problem}: give an episode id (or a unique prefix) or a source file "
         "name, as 'podsearch episodes' lists them"

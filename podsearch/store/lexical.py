@@ -24,6 +24,8 @@ LEXICAL_DIR = "lexical"
 ANALYZER = "podsearch_en"
 UNKNOWN_SPEAKER = "\x00unknown"
 TERMS_FILE = "terms.npy"
+META_FIELD = "meta"
+META_BOOST = 0.3  # a match in the title or description counts less than one in the passage
 OFFSETS_FILE = "term_offsets.npy"
 
 # Words that carry no topic in a question. The index drops only Lucene's short English
@@ -61,6 +63,9 @@ def _schema() -> Any:
 
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("text", stored=False, tokenizer_name=ANALYZER, index_option="position")
+    # The episode's title and description, on each of its passages: a question naming an
+    # episode's subject finds its passages (searched with a lower boost than the text).
+    sb.add_text_field(META_FIELD, stored=False, tokenizer_name=ANALYZER, index_option="position")
     sb.add_unsigned_field("row", stored=True, indexed=False, fast=True)
     sb.add_text_field("episode", stored=False, tokenizer_name="raw")
     sb.add_text_field("speaker", stored=False, tokenizer_name="raw")
@@ -71,17 +76,28 @@ def speaker_key(speaker: str | None) -> str:
     return fold(speaker) if speaker else UNKNOWN_SPEAKER
 
 
-def build_lexical(folder: Path, passages: list[dict[str, Any]]) -> None:
-    """Write a lexical index of the passages into ``folder``; doc ``row`` = passage row."""
+def build_lexical(
+    folder: Path,
+    passages: list[dict[str, Any]],
+    episodes: list[dict[str, Any]] | None = None,
+) -> None:
+    """Write a lexical index of the passages into ``folder``; doc ``row`` = passage row.
+    ``episodes`` (rows with ``title`` and ``description``) fill each passage's meta field."""
     import tantivy
 
     folder.mkdir(parents=True, exist_ok=True)
     index = tantivy.Index(_schema(), path=str(folder))
     index.register_tokenizer(ANALYZER, _analyzer())
     writer = index.writer(heap_size=64_000_000, num_threads=1)
+    meta = {
+        e["episode_id"]: " ".join(x for x in (e.get("title"), e.get("description")) if x)
+        for e in episodes or []
+    }
     for row, p in enumerate(passages):
         doc = tantivy.Document()
         doc.add_text("text", p["text"])
+        if meta.get(p["episode_id"]):
+            doc.add_text(META_FIELD, meta[p["episode_id"]])
         doc.add_unsigned("row", row)
         doc.add_text("episode", p["episode_id"])
         doc.add_text("speaker", speaker_key(p["speaker"]))
@@ -128,6 +144,12 @@ class LexicalIndex:
         self._analyzer = _analyzer()
         self.index.register_tokenizer(ANALYZER, self._analyzer)
         self.searcher = self.index.searcher()
+        # Indexes written before the meta field search the text alone.
+        self._fields = ["text", META_FIELD]
+        try:
+            self.index.parse_query("x", self._fields)
+        except ValueError:
+            self._fields = ["text"]
 
     def search(
         self,
@@ -210,7 +232,8 @@ class LexicalIndex:
         if not text or text == '""':
             return None
         try:
-            return self.index.parse_query(text, ["text"])
+            boosts = {META_FIELD: META_BOOST} if META_FIELD in self._fields else {}
+            return self.index.parse_query(text, self._fields, field_boosts=boosts)
         except ValueError:
             return None
 

@@ -58,6 +58,7 @@ def schemas() -> dict[str, Any]:
                 ("language", pa.string()),
                 ("duration", pa.float64()),
                 ("chapters", chapters),
+                ("extra", pa.string()),  # unknown metadata fields, as a JSON object
             ]
         ),
         TURNS: pa.schema(

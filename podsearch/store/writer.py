@@ -98,7 +98,7 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
         vectors.add(contents.vectors)
         entry = vectors.save(tmp)
         entry["chosen"] = "user" if vector_index not in (None, AUTO) else AUTO
-        build_lexical(tmp / LEXICAL_DIR, contents.passages)
+        build_lexical(tmp / LEXICAL_DIR, contents.passages, contents.episodes)
         names = sch[EPISODES].names  # as the table has them: every column, nulls too
         episodes = [{n: row.get(n) for n in names} for row in contents.episodes]
         write_lookup(tmp / LOOKUP_DIR, contents.passages, episodes)

@@ -114,10 +114,9 @@ def test_ask_filters(library_index: Path) -> None:
         invoke("ask", "flour", "--index", library_index, "--episode", "cooking", "--json").stdout
     )
     assert hits and all(h["sources"][0].endswith("cooking.json") for h in hits)
-    none = json.loads(
-        invoke("ask", "flour", "--index", library_index, "--speaker", "Nobody", "--json").stdout
-    )
-    assert none == []
+    unknown = invoke("ask", "flour", "--index", library_index, "--speaker", "Zelda Quux")
+    assert unknown.exit_code == 2 and unknown.stdout == ""
+    assert "--speaker" in unknown.stderr and "podsearch speakers" in unknown.stderr
 
 
 def test_ask_human_output_shows_quote_speaker_and_time(library_index: Path) -> None:
@@ -148,11 +147,16 @@ def test_episodes_and_speakers(library_index: Path) -> None:
     assert "Ada Chen" in human.stdout
 
 
-def test_missing_index_is_one_line_error(tmp_path: Path) -> None:
-    result = invoke("episodes", "--index", tmp_path / "nothing")
-    assert result.exit_code == 1
-    assert "no index" in result.stderr and "podsearch index" in result.stderr
+@pytest.mark.parametrize("command", [("episodes",), ("ask", "anything"), ("status",)])
+def test_missing_index_is_one_line_usage_error(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """A typo'd --index is an error naming the path and the command that creates it; nothing
+    is created, no sample is substituted."""
+    missing = tmp_path / "nothing"
+    result = invoke(*command, "--index", missing)
+    assert result.exit_code == 2
+    assert str(missing) in result.stderr and "podsearch index" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_bad_mode_is_rejected(library_index: Path) -> None:
@@ -185,15 +189,23 @@ def test_help_does_not_import_torch() -> None:
 
 
 @pytest.mark.slow
-def test_sample_library_with_real_model(tmp_path: Path) -> None:
-    """The README's main job: a fresh index is built from the bundled sample, then answered."""
-    index = tmp_path / "default"
-    result = invoke("ask", "what did Clem say about distillation", "--index", index, "--json")
+def test_sample_library_with_real_model(
+    tmp_path: Path, user_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's main job: with no library anywhere, the bundled sample is installed in
+    its own folder and answers, and every answer says it came from the sample."""
+    monkeypatch.chdir(tmp_path)
+    result = invoke("ask", "what did Clem say about distillation", "--json")
     assert result.exit_code == 0, result.output
-    assert "sample library" in result.stderr
+    assert "installing the bundled sample" in result.stderr
+    assert "answering from the bundled sample library" in result.stderr
     hits = json.loads(result.stdout)
     assert "distillation" in hits[0]["text"]
     assert any(Path(s).name.startswith("001_") for s in hits[0]["sources"])
+    assert (user_data / "podsearch" / "sample" / "manifest.json").is_file()
+    assert list(tmp_path.iterdir()) == []  # nothing written where the command ran
+    again = invoke("ask", "open source", "--json")
+    assert "installing" not in again.stderr and "bundled sample library" in again.stderr
 
 
 @pytest.mark.parametrize("command", ["ask", "export"])
@@ -209,7 +221,7 @@ def test_export_applies_the_filters(library_index: Path) -> None:
     everyone = json.loads(invoke("export", *args).stdout)
     assert everyone
     nobody = invoke("export", *args, "--speaker", "Nobody Known")
-    assert nobody.exit_code == 0 and json.loads(nobody.stdout) == []
+    assert nobody.exit_code == 2 and "no speaker 'Nobody Known'" in nobody.stderr
 
 
 @pytest.mark.parametrize(

@@ -105,9 +105,12 @@ def test_rename_and_alias_survive_rebuild_and_reindex(tmp_path: Path) -> None:
     index = tmp_path / "idx"
     invoke("index", folder, "--index", index, "--model", "fake")
     listed = json.loads(invoke("speakers", "--index", index, "--json").stdout)
-    assert {s["speaker"]: s["anonymous"] for s in listed} == {"Amit Varma": False, "Guest 1": True}
+    assert {s["speaker"]: s["anonymous"] for s in listed} == {
+        "Amit Varma": False,
+        "Guest 1 (unnamed, E900)": True,
+    }
     human = invoke("speakers", "--index", index).stdout
-    assert "Guest 1 (unnamed)" in human
+    assert "Guest 1 (unnamed, E900)" in " ".join(human.split())
 
     result = invoke("speakers", "rename", "E900.vtt", "guest 1", "Gideon Haigh", "--index", index)
     assert result.exit_code == 0, result.output
@@ -142,7 +145,7 @@ def test_rename_of_an_unknown_label_is_one_line(tmp_path: Path) -> None:
     result = runner.invoke(
         app, ["speakers", "rename", "cooking", "Guest 9", "X", "--index", str(index)]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no speaker 'Guest 9'" in result.output and "Traceback" not in result.output
     result = runner.invoke(
         app, ["speakers", "rename", "nope", "Guest 9", "X", "--index", str(index)]

@@ -231,12 +231,17 @@ def test_rollback_returns_to_the_previous_generation(
 def test_a_dangling_user_symlink_survives_and_nothing_foreign_is_deleted(
     tmp_path: Path, tally
 ) -> None:
-    """The user's link is followed, never replaced; folders podsearch did not make stay."""
+    """The user's link is followed, never replaced; folders podsearch did not make stay. A
+    dangling link is refused (its target may be an unmounted drive); once the target
+    folder exists, the index goes there."""
     target = tmp_path / "data" / "podcasts"
     link = tmp_path / "indexes" / "default"
     link.parent.mkdir()
     os.symlink(target, link)  # dangling: data/ does not exist yet
-    target.parent.mkdir()
+    refused = _cli("index", LIBRARY, "--index", link, "--model", "fake")
+    assert refused.exit_code == 2 and "does not exist" in refused.output
+    assert link.is_symlink() and not target.exists()
+    target.mkdir(parents=True)
     for _ in range(4):  # several writes: garbage collection runs each time
         result = _cli("index", LIBRARY, "--index", link, "--model", "fake")
         assert result.exit_code == 0, result.output

@@ -100,15 +100,26 @@ def test_get_ask_returns_what_ask_json_prints(server_url: str, library_index: Pa
 
 
 def test_post_ask_with_filters_and_full_result(server_url: str, library_index: Path) -> None:
-    body = {"question": "dough", "top": 5, "mode": "lexical", "speaker": ["Nobody Known"]}
+    body = {"question": "dough", "top": 5, "mode": "lexical", "speaker": ["Ada Chen"]}
     status, hits = post(server_url + "/ask", json.dumps(body).encode())
     assert status == 200
     assert hits == local_json(
-        library_index, "dough", "--top", "5", "--mode", "lexical", "--speaker", "Nobody Known"
+        library_index, "dough", "--top", "5", "--mode", "lexical", "--speaker", "Ada Chen"
     )
+    body["speaker"] = ["Nobody Known"]
+    status, error = post(server_url + "/ask", json.dumps(body).encode())
+    assert status == 400 and "Nobody Known" in json.dumps(error)
     status, full = post(server_url + "/ask", json.dumps({"q": "dough", "full": True}).encode())
     assert status == 200
-    assert set(full) == {"question", "query", "speakers", "index", "group", "hits"}
+    assert set(full) == {
+        "question",
+        "query",
+        "speakers",
+        "index",
+        "group",
+        "undated_left_out",
+        "hits",
+    }
     assert full["hits"] == local_json(library_index, "dough")
 
 

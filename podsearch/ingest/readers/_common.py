@@ -1,14 +1,14 @@
-"""Helpers shared by the readers: speaker labels, turn building, dates, promo trailers."""
+"""Helpers shared by the readers: speaker labels, turn building, dates (``core.dates``,
+re-exported), promo trailers."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+from ...core.dates import normalize_date as normalize_date  # re-exported for the readers
 from ...core.models import EXACT, LABELLED, UNTIMED, Cue, Episode, Turn, episode_id_for
 
 Piece = tuple[str | None, float | None, float | None, str]
@@ -100,44 +100,6 @@ def make_episode(path: Path, turns: list[Turn], **meta: Any) -> Episode:
         content=" ".join(t.text for t in turns),
     )
     return Episode(id=eid, turns=turns, **meta)
-
-
-_DATE_FORMATS = (
-    "%Y-%m-%d",
-    "%Y/%m/%d",
-    "%B %d, %Y",
-    "%b %d, %Y",
-    "%B %d %Y",
-    "%b %d %Y",
-    "%d %B %Y",
-    "%d %b %Y",
-    "%d %B, %Y",
-    "%d %b, %Y",
-    "%A, %B %d, %Y",
-    "%a, %b %d, %Y",
-    "%Y%m%d",
-)
-
-
-def normalize_date(value: object) -> str | None:
-    """An ISO date (YYYY-MM-DD) from common date spellings, or None; never raises."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    s = " ".join(value.split())
-    s = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", s).replace("Sept ", "Sep ")
-    try:
-        return datetime.fromisoformat(s.replace("Z", "+00:00")).date().isoformat()
-    except ValueError:
-        pass
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(s, fmt).date().isoformat()
-        except ValueError:
-            continue
-    try:
-        return parsedate_to_datetime(s).date().isoformat()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
 
 
 # Promotional text some transcript sites append; it must never be indexed.
