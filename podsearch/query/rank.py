@@ -113,13 +113,13 @@ def search(
     # Hits are made a batch at a time, best first, until ``top`` of them survive the rules.
     batch = max(2 * top, 20)
     for at in range(0, len(ranked), batch):
-        for h in _make_hits(index, ranked[at : at + batch]):
+        for h in make_hits(index, ranked[at : at + batch]):
             h.confident = _is_confident(h, mode, fusion, parsed.query, bool(phrases))
             if parsed.speakers and h.speaker is None and not h.confident:
                 # Unattributed text may hold the named person's words, but only a strong
                 # match earns a place beside their labelled passages.
                 continue
-            if any(_overlaps(h, k) for k in hits):
+            if any(overlaps(h, k) for k in hits):
                 continue  # no two hits cover the same span of one episode
             hits.append(h)
             if len(hits) == top:
@@ -186,7 +186,8 @@ def _is_confident(hit: Hit, mode: str, fusion: str, query: str, phrase: bool) ->
     return len(stems) >= 2 and len(stems & text) / len(stems) >= CONFIDENT_COVERAGE
 
 
-def _overlaps(a: Hit, b: Hit) -> bool:
+def overlaps(a: Hit, b: Hit) -> bool:
+    """Whether two hits show the same passage or overlapping spans of one episode."""
     if a.episode_id != b.episode_id:
         return False
     if a.passage_id == b.passage_id:
@@ -196,7 +197,8 @@ def _overlaps(a: Hit, b: Hit) -> bool:
     return a.start < b.end and b.start < a.end  # type: ignore[operator]
 
 
-def _make_hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
+def make_hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
+    """Hits for (row, score) pairs, in their order, ranked from 1."""
     if not ranked:
         return []
     rows = index.take([r for r, _ in ranked])
