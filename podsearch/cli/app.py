@@ -1,5 +1,6 @@
 """The typer app: every command registered on one group. Commands live in their own modules
-(``ask``, ``cite``, ``library``, ``serve``) and only parse, call the library, and render."""
+(``ask``, ``cite``, ``library``, ``serve``, ``similar``) and only parse, call the library,
+and render."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import typer
 from .ask import ask
 from .cite import cite, export
 from .library import episodes, index, rebuild, remove, speakers_app, status
-from .serve import serve
+from .serve import mcp, serve
+from .similar import similar
 
 app = typer.Typer(
     help="Semantic search over podcast transcripts: timestamped, speaker-attributed quotes.",
@@ -19,7 +21,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for command in (index, ask, serve, episodes, cite, export, remove, rebuild, status):
+for command in (index, ask, serve, mcp, similar, episodes, cite, export, remove, rebuild, status):
     app.command()(command)
 app.add_typer(speakers_app, name="speakers")
 

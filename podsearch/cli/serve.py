@@ -57,3 +57,21 @@ def serve(
         pass
     finally:
         httpd.server_close()
+
+
+def mcp(index: IndexOpt = None) -> None:
+    """Serve the library to AI agents over MCP (stdio): tools ask, cite, similar,
+    list_episodes and list_speakers. Configure your MCP client to run 'podsearch mcp'."""
+    gc.enable()  # long-running
+    lib = library(index)
+    with errors():
+        if not lib.exists:
+            from ..core.errors import IndexNotFoundError
+
+            raise IndexNotFoundError(
+                f"no index at {lib.path}: build one with 'podsearch index PATH --index {lib.path}'"
+            )
+        from ..api import Library
+        from ..serve.mcp_server import run_stdio
+
+        run_stdio(Library(lib.path, long_lived=True))
