@@ -41,3 +41,52 @@ def running(server: Server) -> Iterator[str]:
         thread.join(timeout=10)
         server.server_close()
         assert not thread.is_alive()
+
+
+# Three timed utterances of a talk (speakers A, B, A), and a tone as its audio:
+# (start, end, text).
+TALK = [
+    (0.0, 8.0, "Welcome to the lighthouse show, where we talk about keepers and their lamps."),
+    (
+        10.0,
+        18.0,
+        "The keeper climbed the tower every evening to trim the wick and polish the great lens.",
+    ),
+    (20.0, 28.0, "Fog horns replaced many lamps, but sailors still trusted the beam on the rock."),
+]
+
+
+def write_tone(path: Path, seconds: float = 30.0, rate: int = 8000) -> Path:
+    """A mono 16-bit WAV of a 440 Hz tone: a real audio file a browser can play and seek."""
+    import math
+    import struct
+    import wave
+
+    frames = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate)))
+        for i in range(int(seconds * rate))
+    )
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames)
+    return path
+
+
+def write_talk(folder: Path, audio_url: str | None = None) -> Path:
+    """An AssemblyAI transcript ``talk.json`` of TALK (with ``audio_url`` when given)."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    data: dict[str, Any] = {
+        "utterances": [
+            {"speaker": "AB"[i % 2], "start": int(s * 1000), "end": int(e * 1000), "text": t}
+            for i, (s, e, t) in enumerate(TALK)
+        ]
+    }
+    if audio_url:
+        data["audio_url"] = audio_url
+    path = folder / "talk.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
