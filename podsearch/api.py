@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .core.errors import IndexFormatError
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from .cite.styles import StyledCitation
     from .embed.base import Embedder
     from .pipeline.report import IndexReport, Progress
+    from .query.similar import SimilarResult
     from .store.index import Index
 
 __all__ = ["AskRequest", "AskResult", "Filters", "Hit", "Library"]
@@ -320,6 +322,32 @@ class Library:
         from .query.catalog import list_speakers
 
         return list_speakers(self.open())
+
+    def similar(self, wanted: str, *, top: int = 10) -> SimilarResult:
+        """More like this, from the stored vectors (nothing is embedded): passages like the
+        passage ``wanted`` (a hit's id or unique prefix), or episodes like the episode
+        ``wanted`` (an id, prefix or source file name)."""
+        from .query.similar import similar
+
+        return similar(self.open(), wanted, top=top)
+
+    def episode(self, wanted: str) -> dict[str, Any]:
+        """One episode in full: metadata, turns with speakers and times, and ``audio`` (its
+        URL, ``"local"`` when a file of the library can be played, or None)."""
+        from .query.episode import episode_detail
+
+        return episode_detail(self.open(), wanted)
+
+    def audio(self, episode_id: str) -> str | Path | None:
+        """Where an episode (exact id) can be heard: its audio URL (http or https), else its
+        local audio file (only files that belong to the library: its audio path, an audio
+        source, or audio beside a source), else None."""
+        from .query.episode import local_audio, remote_audio
+
+        row = self.open().episode_rows().get(episode_id)
+        if row is None:
+            return None
+        return remote_audio(row) or local_audio(row)
 
     def status(self) -> dict[str, Any]:
         """Model, counts, size, vector index, build time, sources changed since, and the

@@ -1,5 +1,6 @@
 """The typer app: every command registered on one group. Commands live in their own modules
-(``ask``, ``cite``, ``library``, ``serve``) and only parse, call the library, and render."""
+(``ask``, ``cite``, ``library``, ``serve``, ``similar``) and only parse, call the library,
+and render."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from .library import (
     transcript,
     verify,
 )
-from .serve import serve
+from .serve import mcp, serve
+from .similar import similar
 
 app = typer.Typer(
     help="Semantic search over podcast transcripts: timestamped, speaker-attributed quotes.",
@@ -58,6 +60,8 @@ for command in (
     index,
     ask,
     serve,
+    mcp,
+    similar,
     transcript,
     cite,
     export,

@@ -123,7 +123,7 @@ def search(
     batch = max(2 * top, 20)
     for at in range(0, len(ranked), batch):
         chunk = ranked[at : at + batch]
-        for (row, _), h in zip(chunk, _make_hits(index, chunk), strict=True):
+        for (row, _), h in zip(chunk, make_hits(index, chunk), strict=True):
             h.confident = _is_confident(h, mode, fusion, parsed.query, bool(phrases))
             if parsed.speakers and h.speaker is None and not h.confident:
                 # Unattributed text may hold the named person's words, but only a strong
@@ -131,7 +131,7 @@ def search(
                 continue
             if _merge_adjacent(hits, spans, h, row):
                 continue  # it extended a better hit: one quote, one time range
-            if any(_overlaps(h, k) for k in hits):
+            if any(overlaps(h, k) for k in hits):
                 continue  # no two hits cover the same span of one episode
             hits.append(h)
             spans.append((row, row))
@@ -200,7 +200,8 @@ def _is_confident(hit: Hit, mode: str, fusion: str, query: str, phrase: bool) ->
     return len(stems) >= 2 and len(stems & text) / len(stems) >= CONFIDENT_COVERAGE
 
 
-def _overlaps(a: Hit, b: Hit) -> bool:
+def overlaps(a: Hit, b: Hit) -> bool:
+    """Whether two hits show the same passage or overlapping spans of one episode."""
     if a.episode_id != b.episode_id:
         return False
     if a.passage_id == b.passage_id:
@@ -272,7 +273,8 @@ def _absorb_neighbours(hits: list[Hit], spans: list[tuple[int, int]], i: int) ->
         j += 1
 
 
-def _make_hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
+def make_hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
+    """Hits for (row, score) pairs, in their order, ranked from 1."""
     if not ranked:
         return []
     rows = index.take([r for r, _ in ranked])

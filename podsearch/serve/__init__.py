@@ -1,5 +1,7 @@
-"""serve: podsearch over HTTP on 127.0.0.1 (``http``: the server of ``podsearch serve``;
-``client``: what ``ask --server`` sends it).
+"""serve: podsearch over HTTP and MCP. ``server`` runs the app (``app``: the JSON API in
+``api_routes``, the page in ``web``, ``ask --server``'s endpoints) on uvicorn; ``client`` is
+what ``ask --server`` sends; ``mcp`` is the MCP server over stdio.
 
-May import the public API (``podsearch.api``) and the query types below it; never ``cli``.
+May import the public API (``podsearch.api``) and the layers below it; never ``cli``.
+fastapi, uvicorn and mcp are imported only by these modules, never on ``ask``'s path.
 """

@@ -18,7 +18,7 @@ from podsearch.query.context import attach_context
 from podsearch.query.filters import allowed_rows
 from podsearch.query.names import known_speakers
 from podsearch.query.parse import parse_question
-from podsearch.query.rank import _merge_adjacent, _overlaps, fuse_rrf, search
+from podsearch.query.rank import _merge_adjacent, fuse_rrf, overlaps, search
 from podsearch.query.types import Filters, Hit
 from podsearch.speakers.roles import match_speaker
 from podsearch.store.index import Index
@@ -486,18 +486,18 @@ def _hit(pid: str, episode: str, start: float | None, end: float | None) -> Hit:
 
 def test_the_overlap_rule() -> None:
     a = _hit("a", "e1", 10.0, 40.0)
-    assert _overlaps(a, _hit("b", "e1", 30.0, 60.0))  # same episode, shared span
-    assert not _overlaps(a, _hit("c", "e1", 40.0, 70.0))  # touches a only at its end
-    assert not _overlaps(a, _hit("d", "e2", 10.0, 40.0))  # another episode
-    assert _overlaps(a, _hit("a", "e1", 10.0, 40.0))  # the same passage
-    assert not _overlaps(a, _hit("u", "e1", None, None))  # untimed: no span to share
+    assert overlaps(a, _hit("b", "e1", 30.0, 60.0))  # same episode, shared span
+    assert not overlaps(a, _hit("c", "e1", 40.0, 70.0))  # touches a only at its end
+    assert not overlaps(a, _hit("d", "e2", 10.0, 40.0))  # another episode
+    assert overlaps(a, _hit("a", "e1", 10.0, 40.0))  # the same passage
+    assert not overlaps(a, _hit("u", "e1", None, None))  # untimed: no span to share
 
 
 def test_no_two_hits_overlap(e2e_index: Index, fake_embedder: FakeEmbedder) -> None:
     hits = search(e2e_index, "distillation teacher", top=40, embedder=fake_embedder).hits
     assert len(hits) == 40
     for i, h in enumerate(hits):
-        assert not any(_overlaps(h, k) for k in hits[:i])
+        assert not any(overlaps(h, k) for k in hits[:i])
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "semantic", "lexical"])

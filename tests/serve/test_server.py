@@ -4,49 +4,16 @@ serve `ask --server`, stop within a bounded time."""
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from serving import LIBRARY, invoke
 
-from podsearch.cli.app import app
-from podsearch.serve.http import make_server
-
-LIBRARY = Path(__file__).parents[1] / "fixtures" / "library"
-runner = CliRunner()
-
-
-def invoke(*args: str | Path) -> Any:
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-
-
-@pytest.fixture
-def library_index(tmp_path: Path) -> Path:
-    index = tmp_path / "idx"
-    result = invoke("index", LIBRARY, "--index", index, "--model", "fake")
-    assert result.exit_code == 0, result.output
-    return index
-
-
-@pytest.fixture
-def server_url(library_index: Path) -> Iterator[str]:
-    httpd = make_server(library_index, "127.0.0.1", 0)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    host, port = httpd.server_address[:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
-        assert not thread.is_alive()
+from podsearch.serve.server import make_server
 
 
 def get(url: str) -> tuple[int, Any]:
@@ -108,7 +75,7 @@ def test_post_ask_with_filters_and_full_result(server_url: str, library_index: P
     )
     body["speaker"] = ["Nobody Known"]
     status, error = post(server_url + "/ask", json.dumps(body).encode())
-    assert status == 400 and "Nobody Known" in json.dumps(error)
+    assert status == 422 and "Nobody Known" in json.dumps(error)
     status, full = post(server_url + "/ask", json.dumps({"q": "dough", "full": True}).encode())
     assert status == 200
     assert set(full) == {
@@ -126,10 +93,10 @@ def test_post_ask_with_filters_and_full_result(server_url: str, library_index: P
 @pytest.mark.parametrize(
     ("path", "status"),
     [
-        ("/ask", 400),  # no question
-        ("/ask?q=x&top=0", 400),
-        ("/ask?q=x&top=many", 400),
-        ("/ask?q=x&mode=fuzzy", 400),
+        ("/ask", 422),  # no question
+        ("/ask?q=x&top=0", 422),
+        ("/ask?q=x&top=many", 422),
+        ("/ask?q=x&mode=fuzzy", 422),
         ("/ask?q=x&model=other-model", 422),  # the index's model is fixed
         ("/ask?q=x&index=/somewhere/else", 409),
         ("/nothing", 404),
@@ -144,7 +111,7 @@ def test_bad_requests_get_a_json_error(server_url: str, path: str, status: int) 
 def test_bad_post_bodies(server_url: str) -> None:
     assert post(server_url + "/ask", b"not json")[0] == 400
     assert post(server_url + "/ask", b"[1, 2]")[0] == 400
-    assert post(server_url + "/ask", json.dumps({"q": "x", "speaker": [1]}).encode())[0] == 400
+    assert post(server_url + "/ask", json.dumps({"q": "x", "speaker": [1]}).encode())[0] == 422
 
 
 def test_ask_through_the_server(server_url: str, library_index: Path) -> None:
@@ -220,4 +187,4 @@ def test_citations_and_human_output_through_the_server(
 def test_bad_requests_name_the_field(server_url: str) -> None:
     for query, field in (("top=0", "top"), ("context=99", "context"), ("group=show", "group")):
         status, body = get(f"{server_url}/ask?q=dough&{query}")
-        assert status == 400 and body["error"].startswith(f"{field}:"), body
+        assert status == 422 and body["error"].startswith(f"{field}:"), body
