@@ -27,6 +27,7 @@ from typing import Any
 
 from ..core.errors import ModelLoadError, ReaderError
 from ..core.models import EXACT, INFERRED, Cue, Episode, Turn, short_hash
+from .files import write_atomic
 
 AUDIO_EXTENSIONS = frozenset(
     {".mp3", ".m4a", ".aac", ".mp4", ".ogg", ".oga", ".opus", ".wav", ".flac", ".webm"}
@@ -154,7 +155,7 @@ class Transcriber:
                 pass  # a damaged cache entry: transcribe again
         data = self._run(path, name or path.name)
         if cache is not None:
-            _write_atomic(cache, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+            write_atomic(cache, json.dumps(data, ensure_ascii=False).encode("utf-8"))
         return data
 
     def read(self, path: Path, content_hash: str, name: str | None = None) -> Episode:
@@ -306,17 +307,3 @@ def assign_sole_speaker(ep: Episode) -> None:
 
 def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

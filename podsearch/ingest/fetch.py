@@ -22,9 +22,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-import os
 import socket
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -34,7 +32,7 @@ from urllib.parse import urljoin, urlparse
 from urllib.request import url2pathname
 
 from ..core.version import __version__
-from .files import read_bounded
+from .files import read_bounded, write_atomic
 
 USER_AGENT = f"podsearch/{__version__} (+transcript indexer)"
 TOTAL_TIME_FACTOR = 6  # a whole download must end within this many timeouts
@@ -148,18 +146,6 @@ def _load_meta(meta_path: Path, body_path: Path) -> dict[str, str]:
     return meta if isinstance(meta, dict) else {}
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _download(
     url: str, cache_dir: Path, timeout: float, max_bytes: int, allow_private: bool
 ) -> Fetched:
@@ -202,7 +188,7 @@ def _download(
                 "last_modified": resp.headers.get("Last-Modified") or "",
             }
     try:
-        _write_atomic(body_path, data)
+        write_atomic(body_path, data)
         meta_path.write_text(json.dumps({"url": url, **validators}), "utf-8")
     except OSError as e:
         raise FetchError(f"cannot write the cache in {cache_dir}: {e.strerror or e}") from None
