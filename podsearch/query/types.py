@@ -44,6 +44,8 @@ class Filters:
 def _valid_dates(filters: Filters) -> Filters:
     """The filters with ``since``/``until`` as ISO dates, or InvalidRequestError listing the
     accepted forms."""
+    if filters.since is None and filters.until is None:
+        return filters  # no date parsing (and no import of it) for most questions
     from ..core.dates import ACCEPTED_FORMS, bound_date
 
     bounds = {}
