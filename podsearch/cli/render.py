@@ -123,6 +123,12 @@ def report(report: Any, verb: str = "Indexed into", *, verbose: bool = False) ->
             f"{m.get('sidecars', 0)} from sidecars, {m.get('files_without_record', 0)} "
             f"without a record; {m.get('records_unmatched', 0)} record(s) matched no file"
         )
+        if m.get("files_without_record") and not m.get("files_matched"):
+            err.print(
+                "[yellow]warning[/yellow] no file matched a metadata record: give the records a "
+                "'file' field, or name files from their fields with --metadata-key "
+                "(e.g. 'E{epnum}.mp3.vtt')"
+            )
     if report.skipped:
         kinds: dict[str, int] = {}
         for s in report.skipped:

@@ -4,7 +4,9 @@ items are matched to the files.
 
 A record matches a transcript by its ``file``/``path``/``filename`` field or by a key
 template (``--metadata-key 'E{epnum}.mp3.vtt'``): the file's name, compared without case and
-with or without its extensions. Known fields are mapped to the episode (title, show, date,
+with or without its extensions. Failing those, a record with an episode number matches a file
+named by that number (``E41.mp3.vtt``, ``ep-041.srt``, ``episode 41.txt``, ``41.vtt``) when
+no other record has the same number. Known fields are mapped to the episode (title, show, date,
 URLs, description, guid, people); every other field is kept in ``extra``.
 """
 
@@ -195,6 +197,16 @@ class MetadataSet:
         for i, ks in enumerate(keys):
             for k in ks:
                 self.by_key.setdefault(k, i)
+        # An episode number is a key only when one record has it: two shows' episode 41
+        # must not be guessed between.
+        numbers: dict[int, list[int]] = {}
+        for i, meta in enumerate(metas):
+            n = _number(meta.episode_number)
+            if n is not None:
+                numbers.setdefault(n, []).append(i)
+        for n, owners in numbers.items():
+            if len(owners) == 1:
+                self.by_key.setdefault(f"epnum:{n}", owners[0])
         self.used: set[int] = set()
 
     @classmethod
@@ -254,6 +266,9 @@ class MetadataSet:
         if episode is not None and episode.title:
             keys.append(_title_key(episode.title))
         keys.append(_title_key(path.name.split(".", 1)[0]))
+        number = number_in_name(path.name)
+        if number is not None:
+            keys.append(f"epnum:{number}")
         for k in keys:
             if k in self.by_key:
                 i = self.by_key[k]
@@ -265,6 +280,26 @@ class MetadataSet:
     def unmatched(self) -> int:
         """Records that matched no transcript so far."""
         return len(self.records) - len(self.used)
+
+
+# "E41", "ep-041", "Episode 41", "#41" at the start of a name or after a separator, or a name
+# that is only a number ("041.vtt"). Dates and other numbers inside names are not guessed at.
+_NUMBERED = re.compile(r"(?:^|[\W_])(?:e|ep|episode|#)[\s_.-]*0*(\d{1,5})(?!\d)", re.IGNORECASE)
+_ONLY_NUMBER = re.compile(r"^0*(\d{1,5})$")
+
+
+def number_in_name(name: str) -> int | None:
+    """The episode number a file's name gives, or None: ``E41.mp3.vtt`` → 41."""
+    stem = Path(name).name.split(".", 1)[0]
+    m = _NUMBERED.search(stem) or _ONLY_NUMBER.match(stem)
+    return int(m.group(1)) if m else None
+
+
+def _number(value: Any) -> int | None:
+    try:
+        return int(str(value).strip()) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _record_name(record: dict[str, Any], key: str | None, missing: set[str]) -> str | None:

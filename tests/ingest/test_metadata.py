@@ -11,7 +11,13 @@ import pytest
 from podsearch.core.errors import InvalidRequestError
 from podsearch.core.models import Episode
 from podsearch.ingest.feed_parse import parse_feed
-from podsearch.ingest.metadata import MetadataSet, load_records, parse_record, read_sidecar
+from podsearch.ingest.metadata import (
+    MetadataSet,
+    load_records,
+    number_in_name,
+    parse_record,
+    read_sidecar,
+)
 
 FEED = Path(__file__).parents[1] / "fixtures" / "feeds" / "show.xml"
 RECORD = {
@@ -117,3 +123,53 @@ def test_a_feed_matches_by_enclosure_guid_or_title() -> None:
     by_guid = found.match(Path("/local/x.json"), Episode(id="e", guid="show-ep-6"))
     assert by_guid is not None and by_guid.title == "No transcript"
     assert found.match(Path("/local/unrelated.vtt")) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "number"),
+    [
+        ("E41.mp3.vtt", 41),
+        ("ep-041.srt", 41),
+        ("Episode 41 - Money in Cricket.txt", 41),
+        ("show_e7.vtt", 7),
+        ("#12.json", 12),
+        ("041.vtt", 41),
+        ("2023-05-01 interview.vtt", None),  # a date is not an episode number
+        ("interview.vtt", None),
+        ("season2.vtt", None),
+    ],
+)
+def test_the_episode_number_a_file_name_gives(name: str, number: int | None) -> None:
+    assert number_in_name(name) == number
+
+
+def test_records_without_a_file_field_match_by_episode_number(tmp_path: Path) -> None:
+    """The shape of the Seen and the Unseen's metadata: numbers, no file names."""
+    records = [{"epnum": n, "title": f"Episode {n}"} for n in (1, 2, 41)]
+    path = tmp_path / "meta.json"
+    path.write_text(json.dumps(records))
+    metas = MetadataSet.from_file(path)
+    assert metas.match(Path("E41.mp3.vtt")).title == "Episode 41"
+    assert metas.match(Path("ep02.srt")).title == "Episode 2"
+    assert metas.match(Path("E3.mp3.vtt")) is None
+    assert metas.unmatched == 1
+
+
+def test_a_number_two_records_share_matches_neither(tmp_path: Path) -> None:
+    records = [
+        {"epnum": 41, "show": "A", "title": "A 41"},
+        {"epnum": 41, "show": "B", "title": "B 41"},
+        {"epnum": 42, "show": "B", "title": "B 42"},
+    ]
+    path = tmp_path / "meta.json"
+    path.write_text(json.dumps(records))
+    metas = MetadataSet.from_file(path)
+    assert metas.match(Path("E41.vtt")) is None
+    assert metas.match(Path("E42.vtt")).title == "B 42"
+
+
+def test_a_file_name_field_wins_over_the_number(tmp_path: Path) -> None:
+    records = [{"file": "E41.vtt", "epnum": 7, "title": "named"}, {"epnum": 41, "title": "num"}]
+    path = tmp_path / "meta.json"
+    path.write_text(json.dumps(records))
+    assert MetadataSet.from_file(path).match(Path("E41.vtt")).title == "named"

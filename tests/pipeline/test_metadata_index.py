@@ -114,6 +114,11 @@ def test_the_command_line_takes_metadata_and_edits(tmp_path: Path, folder: Path)
     assert "metadata: 1 file(s) matched a record" in result.stdout
     bad = runner.invoke(app, [*args, "--metadata-key", "{nope}.srt"])
     assert bad.exit_code == 2 and "--metadata-key" in bad.stderr
+    # Records that name no file: indexed all the same, with a warning saying what to do.
+    unmatched = runner.invoke(app, args)
+    assert unmatched.exit_code == 0, unmatched.output
+    assert "no file matched a metadata record" in unmatched.stderr
+    assert "--metadata-key" in unmatched.stderr
     edit = runner.invoke(
         app, ["episodes", "edit", "space.srt", "--show", "Orbit", "--index", str(index)]
     )
@@ -131,6 +136,9 @@ def test_the_shared_corpus_cites_with_title_date_and_url(tmp_path: Path) -> None
     lib = Library(tmp_path / "idx", embedder=FakeEmbedder("fake"))
     report = lib.index([folder], metadata=SHARED / "metadata.json", metadata_key="E{epnum}.mp3.vtt")
     assert report.metadata["files_matched"] == 3
+    # Without the key template, the episode numbers in the file names match the records.
+    alone = Library(tmp_path / "idx2", embedder=FakeEmbedder("fake"))
+    assert alone.index([folder], metadata=SHARED / "metadata.json").metadata["files_matched"] == 3
     records = json.loads((SHARED / "metadata.json").read_text())
     want = next(r for r in records if r.get("epnum") == 41)
     hit = lib.ask("Kerry Packer World Series Cricket", mode="lexical", episode="E41").hits[0]
