@@ -11,7 +11,7 @@ import difflib
 import re
 import warnings
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -136,38 +136,64 @@ def render_style(citables: list[Citable], style: str = DEFAULT_STYLE) -> list[St
 
 
 def _render_one(c: Citable, style_id: str, csl_style: Any) -> StyledCitation:
-    from citeproc import (
-        Citation,
-        CitationItem,
-        CitationStylesBibliography,
-        Locator,
-        formatter,
-    )
-    from citeproc.source.json import CiteProcJSON
+    import json
 
-    item = _citeproc_item(c)
+    # The item holds the episode (and its authors) only: the passage's time is the locator.
+    # Rendering costs citeproc-py ~20-40 ms a citation, and the hits of one answer often
+    # share an episode, so both texts are memoised on exactly what they are made from.
+    item = json.dumps(_citeproc_item(c), sort_keys=True, ensure_ascii=False)
     locator = locator_text(c, style_id)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # Two registries: citeproc-py would otherwise print the in-text locator inside
-        # the bibliography entry of some styles (Chicago).
-        cite_bib = CitationStylesBibliography(csl_style, CiteProcJSON([item]), formatter.plain)
-        extra = {"locator": Locator("timestamp", locator)} if locator else {}
-        citation = Citation([CitationItem("item", **extra)])
-        cite_bib.register(citation)
-        in_text = str(cite_bib.cite(citation, lambda _item: None))
-        reference = ""
-        if csl_style.has_bibliography():
-            ref_bib = CitationStylesBibliography(csl_style, CiteProcJSON([item]), formatter.plain)
-            ref_bib.register(Citation([CitationItem("item")]))
-            reference = " ".join(str(x) for x in ref_bib.bibliography())
     quotes_in = csl_style.root.get_locale_option("punctuation-in-quote") == "true"
+    reference = _reference(style_id, item) if csl_style.has_bibliography() else ""
     return StyledCitation(
-        style=Path(style_id).stem, in_text=_tidy(in_text, quotes_in),
+        style=Path(style_id).stem, in_text=_tidy(_in_text(style_id, item, locator), quotes_in),
         passage_id=c.passage_id, quote=c.quote,
         # citeproc-py drops the space of display="left-margin" numbers: "[1]C. Delangue".
         reference=re.sub(r"^(\[\d+\]|\d+\.)(?=\S)", r"\1 ", _tidy(reference, quotes_in)),
     )  # fmt: skip
+
+
+_LOCATOR = "\ue002"  # stands for the timestamp: one rendering serves every time of an episode
+
+
+def _in_text(style_id: str, item: str, locator: str | None) -> str:
+    # A timestamp has no "-" or ",", the only characters that change how CSL renders a
+    # locator (a plural label), so the stand-in renders as any timestamp would.
+    return _in_text_of(style_id, item, locator is not None).replace(_LOCATOR, locator or "")
+
+
+@lru_cache(maxsize=4096)
+def _in_text_of(style_id: str, item: str, timed: bool) -> str:
+    from citeproc import Citation, CitationItem, CitationStylesBibliography, Locator, formatter
+
+    # Two registries (here and in _reference): citeproc-py would otherwise print the
+    # in-text locator inside the bibliography entry of some styles (Chicago).
+    bib = CitationStylesBibliography(_load_style(style_id), _source(item), formatter.plain)
+    extra = {"locator": Locator("timestamp", _LOCATOR)} if timed else {}
+    citation = Citation([CitationItem("item", **extra)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bib.register(citation)
+        return str(bib.cite(citation, lambda _item: None))
+
+
+@lru_cache(maxsize=1024)
+def _reference(style_id: str, item: str) -> str:
+    from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
+
+    bib = CitationStylesBibliography(_load_style(style_id), _source(item), formatter.plain)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bib.register(Citation([CitationItem("item")]))
+        return " ".join(str(x) for x in bib.bibliography())
+
+
+def _source(item: str) -> Any:
+    import json
+
+    from citeproc.source.json import CiteProcJSON
+
+    return CiteProcJSON([json.loads(item)])
 
 
 def _protect_case(text: str) -> str:

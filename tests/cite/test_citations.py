@@ -100,6 +100,18 @@ def test_style_golden(style: str) -> None:
     golden(f"{style}.txt", f"{in_text}\n{reference}\n")
 
 
+@pytest.mark.parametrize("style", [*STYLES, "ieee", "harvard-cite-them-right", "nature"])
+def test_passages_of_one_episode_keep_their_own_times(style: str) -> None:
+    """Renderings are memoised per episode: each passage still gets its own timestamp."""
+    later = replace(FULL, passage_id="1111111111", start=3725.0, end=3730.0)
+    first, second = render_style([FULL, later], style)
+    assert first.reference == second.reference
+    if first.in_text != second.in_text:  # a style may cite without a locator (numbered)
+        assert ("1:02:05" in second.in_text) or ("01:02:05" in second.in_text)
+    assert "\ue002" not in first.in_text + second.in_text
+    assert (first.in_text, first.reference) == styled(FULL, style)
+
+
 def test_markdown_golden() -> None:
     golden("markdown.md", export([FULL], "markdown"))
 
