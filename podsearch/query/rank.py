@@ -293,8 +293,10 @@ def make_hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
                 published=ep.get("published"),
                 speaker=row["speaker"],
                 speaker_source=row["speaker_source"],
-                start=row["start"],
-                end=row["end"],
+                # To the millisecond: times interpolated between cues carry float noise
+                # (792.2088888888889) that no player or citation can use.
+                start=_ms(row["start"]),
+                end=_ms(row["end"]),
                 time_precision=row["time_precision"],
                 text=row["text"],
                 sources=list(ep.get("sources") or []),
@@ -305,3 +307,7 @@ def make_hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
             )
         )
     return hits
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)
