@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
 from ..core.errors import (
@@ -80,7 +81,9 @@ def create_app(
     """The app for the index at ``index_dir`` (loaded now). ``allowed_hosts``: Host header
     names accepted besides loopback ones (``*``: any; DNS rebinding protection off)."""
     service = service or Service(index_dir)
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc with Swagger UI and ReDoc served from the package, not
+    # a CDN, so the API documentation works on a machine without internet.
+    app = FastAPIOffline(
         title="podsearch",
         summary="Semantic search over podcast transcripts: quotes with speaker, episode, time.",
         version=_version(),

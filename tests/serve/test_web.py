@@ -87,7 +87,15 @@ def test_openapi_documents_the_api(server_url: str) -> None:
         assert path in spec["paths"], path
     body = spec["paths"]["/api/ask"]["post"]["requestBody"]["content"]["application/json"]
     assert "question" in body["schema"]["properties"]
-    assert fetch(server_url + "/docs")[0] == 200
+    status, _, page = fetch(server_url + "/docs")
+    assert status == 200
+    # Offline: every script and style sheet of the docs page comes from this server.
+    assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.decode())
+    assets += re.findall(r"""url: *['"]([^'"]+)['"]""", page.decode())
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets), assets
+    for asset in assets:
+        assert asset.startswith("/"), asset
+        assert fetch(server_url + asset)[0] == 200, asset
 
 
 def test_page_with_a_question_shows_results(server_url: str, library_index: Path) -> None:
