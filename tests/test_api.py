@@ -112,10 +112,11 @@ def test_no_index_is_an_error_not_a_sample(tmp_path: Path) -> None:
 def test_the_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The README's Python example, as written, with the real model."""
     text = README.read_text(encoding="utf-8")
-    match = re.search(r"```python\n(.*?from podsearch import Library.*?)```", text, re.S)
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    match = next((b for b in blocks if "from podsearch import Library" in b), None)
     assert match, "README has no Python example using Library"
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
-    exec(compile(match.group(1), "README.md", "exec"), namespace)
+    exec(compile(match, "README.md", "exec"), namespace)
     result = namespace["result"]
     assert isinstance(result, AskResult) and result.hits
