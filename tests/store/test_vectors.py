@@ -157,3 +157,28 @@ def test_older_manifests_name_the_index_faiss(tmp_path: Path) -> None:
     index.save(tmp_path)
     old = {"faiss": {"type": "flat", "file": INDEX_FILE, "metric": "inner_product"}}
     assert open_index(tmp_path, old, DIM).size == 3
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_a_cold_process_searches_exactly_until_it_is_warm(
+    kind: str, vectors: np.ndarray, tmp_path: Path
+) -> None:
+    """A one-question process never reads the FAISS file (exact over the memory map, the
+    same answer as brute force); a process that keeps asking, or a preloaded server, does."""
+    from podsearch.store.vectors.approximate import COLD_SEARCHES
+
+    built = create(kind, DIM, len(vectors))
+    built.add(vectors)
+    entry = built.save(tmp_path)
+    loaded = open_index(tmp_path, {"vectors": entry}, DIM)
+    queries = clustered(COLD_SEARCHES + 3, seed=5)
+    for q in queries[:COLD_SEARCHES]:
+        assert [r for r, _ in loaded.search(q, 10)] == brute_force(vectors, q, 10, None)
+        assert "faiss" not in vars(loaded)  # the graph or inverted file was not read
+    for q in queries[COLD_SEARCHES:]:
+        assert recall(loaded.search(q, 10), brute_force(vectors, q, 10, None)) >= 0.7
+    assert "faiss" in vars(loaded)
+    server = open_index(tmp_path, {"vectors": entry}, DIM)
+    server.preload()
+    server.search(queries[0], 10)
+    assert "faiss" in vars(server)
