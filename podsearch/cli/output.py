@@ -98,29 +98,50 @@ def notices() -> Iterator[None]:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
-def _finished_transcriptions() -> Any:
-    """A progress callback for stderr that is not a terminal: nothing is redrawn, but each
-    transcribed audio file gets one line (minutes of audio, speed, time taken), as long
-    transcriptions deserve a trace in logs."""
+LOG_EVERY = 30.0  # seconds between two progress lines in a log
+
+
+def _log_progress() -> Any:
+    """A progress callback for stderr that is not a terminal (a log, a pipe): nothing is
+    redrawn; a long stage (embedding a big library) gets a line every ``LOG_EVERY`` seconds
+    and one when it ends, with count, rate and time left; each transcribed audio file gets one
+    line (minutes of audio, speed, time taken)."""
     import time
 
     started: dict[str, float] = {}
+    last: dict[str, float] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
-        if not stage.startswith("transcribing"):
-            return
         now = time.monotonic()
         t0 = started.setdefault(stage, now)
-        if done < total or total <= 0:
-            return
-        speed = done / max(now - t0, 1e-6)  # audio seconds per wall second
-        sys.stderr.write(
-            f"{stage}: {done / 60:.1f}/{total / 60:.1f} audio min, {speed:.1f}x real time, "
-            f"{now - t0:.1f} s\n"
-        )
+        if stage.startswith("transcribing"):
+            if done < total or total <= 0:
+                return
+            speed = done / max(now - t0, 1e-6)  # audio seconds per wall second
+            line = (
+                f"{stage}: {done / 60:.1f}/{total / 60:.1f} audio min, {speed:.1f}x real time, "
+                f"{now - t0:.1f} s"
+            )
+        else:
+            finished = total > 0 and done >= total
+            if not finished and now - last.get(stage, t0) < LOG_EVERY:
+                return
+            last[stage] = now
+            rate = done / max(now - t0, 1e-6)
+            left = (total - done) / rate if rate > 0 and total > done else 0.0
+            eta = f", {_clock(left)} left" if not finished else f", {_clock(now - t0)} in all"
+            line = f"{stage}: {done:,}/{total:,} ({rate:.1f}/s{eta})"
+        sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
     return progress
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    if s >= 3600:
+        return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return f"{s // 60}:{s % 60:02d}"
 
 
 @contextmanager
@@ -133,7 +154,7 @@ def progress_bars(quiet: bool = False, console: Any = None) -> Iterator[Any]:
             yield None
             return
         if not sys.stderr.isatty():
-            yield _finished_transcriptions()  # logs get one line per transcribed file
+            yield _log_progress()  # logs get a line now and then, not redraws
             return
         console = err.get()
     from rich.progress import (

@@ -107,6 +107,11 @@ def report(report: Any, verb: str = "Indexed into", *, verbose: bool = False) ->
         f"  passages: {report.passages_added} added ({report.passages_embedded} embedded), "
         f"{report.passages_unchanged} unchanged, {report.passages_total} in the index"
     )
+    if report.passages_resumed:
+        out.print(
+            f"  resumed: {report.passages_resumed} passages embedded by an interrupted run "
+            "were not embedded again"
+        )
     if report.formats:
         fmts = ", ".join(f"{n} {k}" for k, n in sorted(report.formats.items()))
         out.print(f"  formats read: {fmts}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,16 @@ from ..speakers.names import canonicalize_episodes
 from ..speakers.roles import compute_roles
 from ..speakers.scope import scope_episode_speakers
 from ..store.index import Index
-from ..store.layout import speaker_file
+from ..store.layout import home_dir, speaker_file
 from ..store.writer import IndexContents, write_index
+from .checkpoints import Checkpoints
 from .edits import apply_edits, load_edits
 from .report import IndexReport, Progress
 from .rows import chapter_at, embed_texts, episode_row, passage_row, turn_rows
+
+CHECKPOINT_DIR = "embed-cache"
+# Texts embedded between two checkpoints (whole episodes: ~15-30 s of a CPU's work).
+CHECKPOINT_TEXTS = 2048
 
 
 def text_hash(text: str) -> str:
@@ -78,8 +84,9 @@ def commit(
     report.precision = precision
     passages_rows: list[dict[str, Any]] = []
     turns_rows: list[dict[str, Any]] = []
-    vector_parts: list[np.ndarray] = []
-    cache: dict[str, np.ndarray] = {}
+    cache: dict[str, np.ndarray] = {}  # text hash -> vector: the old ones, then new ones
+    old_vectors: np.ndarray | None = None
+    keep_rows: list[int] = []
     episodes_rows: list[dict[str, Any]] = []
     if old:
         keep = set(keep_ids)
@@ -91,40 +98,46 @@ def commit(
         keep_rows = [i for i, r in enumerate(ptable) if r["episode_id"] in keep]
         turns_rows.extend(r for r in old.turns.to_pylist() if r["episode_id"] in keep)
         if reuse_vectors:
-            vectors = old.vectors()
+            old_vectors = old.vectors()
             passages_rows.extend(ptable[i] for i in keep_rows)
-            vector_parts.append(vectors[keep_rows])
-            for i, r in enumerate(ptable):
-                cache.setdefault(text_hash(r["embed_text"]), vectors[i])
+            for i, r in enumerate(ptable):  # rows of old_vectors: views, not copies
+                cache.setdefault(text_hash(r["embed_text"]), old_vectors[i])
             report.passages_unchanged = len(keep_rows)
 
     new_rows: list[dict[str, Any]] = []
+    per_episode: list[list[str]] = []  # each fresh episode's texts, for checkpoint groups
     for ep, labels in apply_identity(fresh, speaker_book(index_dir)):
         passages = chunk_episode(ep, cfg)
+        first = len(new_rows)
         for p, embed in zip(passages, embed_texts(ep, passages, cfg.context_words), strict=True):
             new_rows.append(passage_row(p, chapter_at(ep.chapters, p.start), embed))
+        per_episode.append([r["embed_text"] for r in new_rows[first:]])
         turns_rows.extend(turn_rows(ep, labels))
         episodes_rows.append(episode_row(ep, ep.source_hashes))
-    todo = list(dict.fromkeys(r["embed_text"] for r in new_rows))
-    todo = [t for t in todo if text_hash(t) not in cache]
-    if todo:
-        embedder = embedder or load_index_embedder(model_name, device=device, precision=precision)
-        on_progress = (lambda d, t: progress("embedding", d, t)) if progress else None
-        vecs = encode_all(embedder, todo, on_progress=on_progress)
-        for text, vec in zip(todo, vecs, strict=True):
-            cache[text_hash(text)] = vec
+    checkpoints = Checkpoints(
+        home_dir(index_dir) / CHECKPOINT_DIR, model_name, precision, old.dimension if old else None
+    )
+    embedder = _embed_new(
+        per_episode,
+        cache,
+        checkpoints,
+        report,
+        progress,
+        embedder,
+        lambda: load_index_embedder(model_name, device=device, precision=precision),
+    )
+    if report.passages_embedded:
         export_for_queries(embedder)  # torch is loaded now: make the ONNX query model once
-    report.passages_embedded = len(todo)
     report.passages_added = len(new_rows)
     dim = _dimension(old if reuse_vectors else None, cache, embedder, model_name)
-    if new_rows:
-        vector_parts.append(np.stack([cache[text_hash(r["embed_text"])] for r in new_rows]))
+    # One array of the final size, filled in place: the vectors are never held twice.
+    all_vectors = np.empty((len(passages_rows) + len(new_rows), dim), dtype=np.float32)
+    if passages_rows:
+        np.take(old_vectors, keep_rows, axis=0, out=all_vectors[: len(passages_rows)])
+    for i, r in enumerate(new_rows, len(passages_rows)):
+        all_vectors[i] = cache[text_hash(r["embed_text"])]
     passages_rows.extend(new_rows)
-    all_vectors = (
-        np.concatenate(vector_parts).astype(np.float32)
-        if vector_parts
-        else np.zeros((0, dim), dtype=np.float32)
-    )
+    del cache, old_vectors
     episodes_rows = apply_edits(episodes_rows, load_edits(index_dir))
     report.episodes_total = len(episodes_rows)
     report.passages_total = len(passages_rows)
@@ -159,7 +172,61 @@ def commit(
         IndexContents(manifest, passages_rows, episodes_rows, turns_rows, all_vectors),
         vector_index=kind,
     )
+    checkpoints.clear()  # the new generation holds every vector they kept
     return report
+
+
+def _embed_new(
+    per_episode: list[list[str]],
+    cache: dict[str, np.ndarray],
+    checkpoints: Checkpoints,
+    report: IndexReport,
+    progress: Progress | None,
+    embedder: Embedder | None,
+    load: Callable[[], Embedder],
+) -> Embedder | None:
+    """Embed the texts not in ``cache`` (nor kept by an interrupted run's checkpoints) into
+    ``cache``, in groups of whole episodes, each group checkpointed once embedded: an
+    interruption loses at most one group. Returns the embedder (``load``-ed only if needed)."""
+    todo_by_episode: list[list[str]] = []
+    seen: set[str] = set()
+    for texts in per_episode:
+        todo = []
+        for t in texts:
+            h = text_hash(t)
+            if h not in cache and h not in seen:
+                seen.add(h)
+                todo.append(t)
+        todo_by_episode.append(todo)
+    resumed = checkpoints.load(seen)
+    cache.update(resumed)
+    report.passages_resumed = len(resumed)
+    todo_by_episode = [[t for t in todo if text_hash(t) not in resumed] for todo in todo_by_episode]
+    todo_by_episode = [todo for todo in todo_by_episode if todo]
+    total = sum(len(t) for t in todo_by_episode)
+    report.passages_embedded = total
+    if not total:
+        return embedder
+    embedder = embedder or load()
+    groups: list[tuple[list[str], int]] = []  # (texts, episodes they complete)
+    for todo in todo_by_episode:
+        if not groups or len(groups[-1][0]) >= CHECKPOINT_TEXTS:
+            groups.append(([], 0))
+        groups[-1] = (groups[-1][0] + todo, groups[-1][1] + 1)
+    done = episodes = 0
+    for group, count in groups:
+        on_progress = (
+            (lambda d, _t, base=done: progress("embedding", base + d, total)) if progress else None
+        )
+        vectors = encode_all(embedder, group, on_progress=on_progress)
+        hashes = [text_hash(t) for t in group]
+        checkpoints.save(hashes, vectors)
+        cache.update(zip(hashes, vectors, strict=True))
+        done += len(group)
+        episodes += count
+        if progress:
+            progress("episodes", episodes, len(todo_by_episode))
+    return embedder
 
 
 def _dimension(

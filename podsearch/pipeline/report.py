@@ -36,6 +36,8 @@ class IndexReport:
     passages_unchanged: int = 0
     passages_total: int = 0
     passages_embedded: int = 0
+    # Vectors taken from the checkpoints of an interrupted run instead of embedded again.
+    passages_resumed: int = 0
     files_read: int = 0
     failed: list[FileFailure] = field(default_factory=list)
     warnings: list[FileFailure] = field(default_factory=list)  # read, but with a problem

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,8 @@ def _read(path: Path) -> Sketch | None:
     try:
         with np.load(path) as z:
             hashes, first, words = z["hashes"], z["first"], int(z["words"])
-    except (OSError, ValueError, KeyError, EOFError):  # missing, truncated or foreign
+    # BadZipFile: a truncated .npz (not an OSError nor a ValueError).
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
     if hashes.dtype != np.int64 or hashes.shape != first.shape or hashes.ndim != 1:
         return None

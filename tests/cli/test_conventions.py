@@ -52,13 +52,27 @@ def test_progress_bars_show_count_rate_and_eta() -> None:
     assert "embedding" in shown and "50/50" in shown and "ETA" in shown and "/s" in shown
 
 
-def test_no_bars_off_a_terminal_or_when_quiet(capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_bars_off_a_terminal_or_when_quiet(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podsearch.cli import output
+
+    clock = iter([0.0, 1.0, 31.0, 32.0, 40.0, 41.0, 42.0])
+    monkeypatch.setattr("time.monotonic", lambda: next(clock))
     with progress_bars() as progress:  # pytest's stderr is not a terminal
-        # No bars, no redraws: only a finished transcription leaves one line in the log.
-        progress("embedding", 5, 10)
-        progress("transcribing ep.wav", 30, 60)
-        progress("transcribing ep.wav", 60, 60)
+        # No bars, no redraws: a line every LOG_EVERY seconds of a stage and when it ends,
+        # and one per finished transcription.
+        assert output.LOG_EVERY == 30.0
+        progress("embedding", 0, 1000)  # t=0
+        progress("embedding", 10, 1000)  # t=1: too soon
+        progress("embedding", 310, 1000)  # t=31: a line with the time left
+        progress("embedding", 320, 1000)  # t=32: too soon
+        progress("embedding", 1000, 1000)  # t=40: done
+        progress("transcribing ep.wav", 30, 60)  # t=41
+        progress("transcribing ep.wav", 60, 60)  # t=42
     lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("transcribing ep.wav: 1.0/1.0 audio min")
+    assert lines[0] == "embedding: 310/1,000 (10.0/s, 1:09 left)", lines
+    assert lines[1] == "embedding: 1,000/1,000 (25.0/s, 0:40 in all)", lines
+    assert len(lines) == 3 and lines[2].startswith("transcribing ep.wav: 1.0/1.0 audio min")
     with progress_bars(quiet=True) as progress:
         assert progress is None

@@ -51,13 +51,16 @@ def test_changed_text_gets_a_new_entry_and_stale_ones_go(tmp_path: Path) -> None
     assert names == {store.sketch_key(a) + ".npz", store.sketch_key(changed) + ".npz"}
 
 
-@pytest.mark.parametrize("damage", [b"", b"not a numpy file", None])
+@pytest.mark.parametrize("damage", [b"", b"not a numpy file", None, b"truncated"])
 def test_a_damaged_entry_is_made_again(tmp_path: Path, damage: bytes | None) -> None:
     ep = _episode("a", 300, 1)
     path = tmp_path / (store.sketch_key(ep) + ".npz")
     if damage is None:  # readable, but not a sketch: wrong dtype and shapes
         with open(path, "wb") as f:
             np.savez(f, hashes=np.zeros(3, np.float32), first=np.zeros(2), words=np.int64(1))
+    elif damage == b"truncated":  # a zip cut short: BadZipFile, neither OSError nor ValueError
+        store.load_sketches([ep], tmp_path)
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     else:
         path.write_bytes(damage)
     (got,) = store.load_sketches([ep], tmp_path)

@@ -93,8 +93,8 @@ class FaissIndex(VectorIndex):
         return hits
 
     def vectors(self, rows: np.ndarray | list[int] | None = None) -> np.ndarray:
-        if rows is None:
-            return np.array(self._plain, dtype=np.float32)
+        if rows is None:  # the memory map itself (read-only): no copy of every vector
+            return np.asarray(self._plain, dtype=np.float32)
         return np.asarray(self._plain[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
 
     def preload(self) -> None:
