@@ -399,6 +399,8 @@ class Library:
         show: str | None = None,
         transcribe: bool = False,
         asr_model: str | None = None,
+        engine: str = "local",
+        ray_address: str | None = None,
     ) -> IndexReport:
         """Add transcripts, audio files, folders and feeds (files or URLs); unchanged sources
         are skipped and nothing already embedded is embedded again. Unreadable files are
@@ -417,7 +419,11 @@ class Library:
 
         Audio files are transcribed (the ``audio`` extra) with ``asr_model`` (a faster-whisper
         model name or CTranslate2 folder; default the bundled ``tiny.en``) on ``device``;
-        ``transcribe`` also downloads and transcribes feed items that have only audio."""
+        ``transcribe`` also downloads and transcribes feed items that have only audio.
+
+        ``engine``: "local" (this process), or "ray" to chunk and embed on Ray (the ``ray``
+        extra): a local Ray instance, or the cluster at ``ray_address`` (or ``$RAY_ADDRESS``);
+        the index is the same either way."""
         from .ingest.audio import DEFAULT_ASR_MODEL, AsrOptions
         from .pipeline.build import index_paths
 
@@ -445,6 +451,8 @@ class Library:
             meta_feeds=list(feeds),
             show=show,
             asr=asr,
+            engine=engine,
+            ray_address=ray_address,
         )
 
     def transcript(self, episode: str, format: str = "vtt") -> str:

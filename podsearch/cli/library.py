@@ -118,6 +118,23 @@ def index(
             "(default: the bundled tiny.en).",
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="Where chunking and embedding run: 'local' (this process) or 'ray' (Ray Data, "
+            "pip install 'podsearch[ray]'; a local Ray instance unless --ray-address).",
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            metavar="ADDR",
+            help="An existing Ray cluster for --engine ray (e.g. ray://head:10001 or auto; "
+            "default: $RAY_ADDRESS, else a local instance).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Add transcripts, audio files or feeds to an index; unchanged files are skipped."""
     gc.enable()  # long-running: collect as usual (main() turns it off for start-up)
@@ -145,6 +162,8 @@ def index(
             show=show,
             transcribe=transcribe,
             asr_model=asr_model,
+            engine=engine,
+            ray_address=ray_address,
         )
     if as_json:
         write_json(report.as_dict())

@@ -108,12 +108,12 @@ def _log_progress() -> Any:
     line (minutes of audio, speed, time taken)."""
     import time
 
-    started: dict[str, float] = {}
+    started: dict[str, tuple[float, int]] = {}  # stage -> (time, count) when first seen
     last: dict[str, float] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
         now = time.monotonic()
-        t0 = started.setdefault(stage, now)
+        t0, done0 = started.setdefault(stage, (now, done))
         if stage.startswith("transcribing"):
             if done < total or total <= 0:
                 return
@@ -127,9 +127,9 @@ def _log_progress() -> Any:
             if not finished and now - last.get(stage, t0) < LOG_EVERY:
                 return
             last[stage] = now
-            rate = done / max(now - t0, 1e-6)
+            rate = (done - done0) / (now - t0) if now > t0 else 0.0
             left = (total - done) / rate if rate > 0 and total > done else 0.0
-            eta = f", {_clock(left)} left" if not finished else f", {_clock(now - t0)} in all"
+            eta = f", {_clock(left)} left" if not finished else f", {_clock(now - t0)}"
             line = f"{stage}: {done:,}/{total:,} ({rate:.1f}/s{eta})"
         sys.stderr.write(line + "\n")
         sys.stderr.flush()

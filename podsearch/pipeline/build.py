@@ -53,6 +53,8 @@ def index_paths(
     meta_feeds: Iterable[str] = (),
     show: str | None = None,
     asr: AsrOptions | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> IndexReport:
     """Add or update the transcripts under ``paths`` in the index at ``index_dir``.
 
@@ -68,8 +70,15 @@ def index_paths(
     ``ingest.metadata``); ``show``: the show of files whose metadata names none. ``asr``:
     how audio files (and, with ``feeds``, feed items with only audio) are transcribed;
     transcripts are cached beside the index. One writer at a time: see
-    ``store.writer_lock``.
+    ``store.writer_lock``. ``engine``: "local" or "ray" (``engine_ray``: chunking and
+    embedding on Ray, connected to ``ray_address`` or a local instance).
     """
+    if engine not in ENGINES:
+        raise InvalidRequestError("--engine", f"unknown engine {engine!r}: use local or ray")
+    if engine == "ray":
+        from .engine_ray import start
+
+        start(ray_address)  # connect first: a bad address fails before any work
     with writer_lock(index_dir, wait=wait, on_wait=on_wait):
         return _index_paths(
             paths,
@@ -88,7 +97,11 @@ def index_paths(
             meta_feeds=meta_feeds,
             show=show,
             asr=asr,
+            engine=engine,
         )
+
+
+ENGINES = ("local", "ray")
 
 
 def _index_paths(
@@ -109,6 +122,7 @@ def _index_paths(
     meta_feeds: Iterable[str] = (),
     show: str | None = None,
     asr: AsrOptions | None,
+    engine: str = "local",
 ) -> IndexReport:
     t0 = time.perf_counter()
     old = Index(index_dir) if index_exists(index_dir) else None
@@ -170,6 +184,7 @@ def _index_paths(
             report=report,
             device=device,
             precision=precision,
+            engine=engine,
         )
     else:
         report.episodes_total = len(old_eps)

@@ -4,8 +4,10 @@ embedded where the text is new, written by ``store.writer``."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +72,14 @@ def commit(
     reuse_vectors: bool = True,
     device: str | None = None,
     precision: str | None = None,
+    engine: str = "local",
 ) -> IndexReport:
     """Write a new generation: the kept episodes as they are, the fresh ones chunked and
     embedded. Text already embedded by the same model is never embedded again.
     ``device`` (cpu, cuda, cuda:1, mps; None or auto: a GPU when torch sees one);
-    ``precision`` of new vectors (default: the old index's, else fp32)."""
+    ``precision`` of new vectors (default: the old index's, else fp32); ``engine``: "local",
+    or "ray" to chunk and embed on Ray (``engine_ray``; connect first with
+    ``engine_ray.start``)."""
     # An index keeps the chunking it was built with, so that all its passages are alike;
     # only a rebuild given another config changes it.
     cfg = chunk_config or (ChunkConfig.from_dict(old.manifest.get("chunking")) if old else None)
@@ -104,29 +109,48 @@ def commit(
                 cache.setdefault(text_hash(r["embed_text"]), old_vectors[i])
             report.passages_unchanged = len(keep_rows)
 
-    new_rows: list[dict[str, Any]] = []
-    per_episode: list[list[str]] = []  # each fresh episode's texts, for checkpoint groups
-    for ep, labels in apply_identity(fresh, speaker_book(index_dir)):
-        passages = chunk_episode(ep, cfg)
-        first = len(new_rows)
-        for p, embed in zip(passages, embed_texts(ep, passages, cfg.context_words), strict=True):
-            new_rows.append(passage_row(p, chapter_at(ep.chapters, p.start), embed))
-        per_episode.append([r["embed_text"] for r in new_rows[first:]])
-        turns_rows.extend(turn_rows(ep, labels))
-        episodes_rows.append(episode_row(ep, ep.source_hashes))
+    named = apply_identity(fresh, speaker_book(index_dir))
+    make = (
+        (lambda: embedder)
+        if embedder is not None
+        else partial(load_index_embedder, model_name, device=device, precision=precision)
+    )
+    loaded: list[Embedder] = []
+
+    def encode(texts: list[str], on_progress: Callable[[int, int], None] | None) -> np.ndarray:
+        if not loaded:  # the model loads only when there is text to embed
+            loaded.append(make())
+        return encode_all(loaded[0], texts, on_progress=on_progress)
+
     checkpoints = Checkpoints(
         home_dir(index_dir) / CHECKPOINT_DIR, model_name, precision, old.dimension if old else None
     )
-    embedder = _embed_new(
-        per_episode,
-        cache,
-        checkpoints,
-        report,
-        progress,
-        embedder,
-        lambda: load_index_embedder(model_name, device=device, precision=precision),
-    )
-    if report.passages_embedded:
+    new_rows: list[dict[str, Any]] = []
+    staging = None
+    try:
+        if engine == "ray":
+            from . import engine_ray
+
+            staging = engine_ray.staging_dir(home_dir(index_dir))
+            rows_per_episode = engine_ray.chunk([ep for ep, _ in named], cfg, staging)
+            on_ray = engine_ray.encoder(make, staging)
+            encode = lambda texts, _on_progress: on_ray(texts)  # noqa: E731
+            group_size = engine_ray.GROUP
+        else:
+            rows_per_episode = [_passage_rows(ep, cfg) for ep, _ in named]
+            group_size = CHECKPOINT_TEXTS
+        per_episode: list[list[str]] = []  # each fresh episode's texts, for checkpoint groups
+        for (ep, labels), rows in zip(named, rows_per_episode, strict=True):
+            new_rows.extend(rows)
+            per_episode.append([r["embed_text"] for r in rows])
+            turns_rows.extend(turn_rows(ep, labels))
+            episodes_rows.append(episode_row(ep, ep.source_hashes))
+        _embed_new(per_episode, cache, checkpoints, report, progress, encode, group_size)
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    embedder = loaded[0] if loaded else embedder
+    if report.passages_embedded and embedder is not None:
         export_for_queries(embedder)  # torch is loaded now: make the ONNX query model once
     report.passages_added = len(new_rows)
     dim = _dimension(old if reuse_vectors else None, cache, embedder, model_name)
@@ -182,12 +206,12 @@ def _embed_new(
     checkpoints: Checkpoints,
     report: IndexReport,
     progress: Progress | None,
-    embedder: Embedder | None,
-    load: Callable[[], Embedder],
-) -> Embedder | None:
+    encode: Callable[[list[str], Callable[[int, int], None] | None], np.ndarray],
+    group_size: int,
+) -> None:
     """Embed the texts not in ``cache`` (nor kept by an interrupted run's checkpoints) into
-    ``cache``, in groups of whole episodes, each group checkpointed once embedded: an
-    interruption loses at most one group. Returns the embedder (``load``-ed only if needed)."""
+    ``cache`` with ``encode``, in groups of whole episodes, each group checkpointed once
+    embedded: an interruption loses at most one group."""
     todo_by_episode: list[list[str]] = []
     seen: set[str] = set()
     for texts in per_episode:
@@ -205,12 +229,9 @@ def _embed_new(
     todo_by_episode = [todo for todo in todo_by_episode if todo]
     total = sum(len(t) for t in todo_by_episode)
     report.passages_embedded = total
-    if not total:
-        return embedder
-    embedder = embedder or load()
     groups: list[tuple[list[str], int]] = []  # (texts, episodes they complete)
     for todo in todo_by_episode:
-        if not groups or len(groups[-1][0]) >= CHECKPOINT_TEXTS:
+        if not groups or len(groups[-1][0]) >= group_size:
             groups.append(([], 0))
         groups[-1] = (groups[-1][0] + todo, groups[-1][1] + 1)
     done = episodes = 0
@@ -218,15 +239,25 @@ def _embed_new(
         on_progress = (
             (lambda d, _t, base=done: progress("embedding", base + d, total)) if progress else None
         )
-        vectors = encode_all(embedder, group, on_progress=on_progress)
+        vectors = encode(group, on_progress)
         hashes = [text_hash(t) for t in group]
         checkpoints.save(hashes, vectors)
         cache.update(zip(hashes, vectors, strict=True))
         done += len(group)
         episodes += count
         if progress:
+            progress("embedding", done, total)
             progress("episodes", episodes, len(todo_by_episode))
-    return embedder
+
+
+def _passage_rows(ep: Episode, cfg: ChunkConfig) -> list[dict[str, Any]]:
+    """An episode's passage rows: chunked, with the text the model sees for each."""
+    passages = chunk_episode(ep, cfg)
+    texts = embed_texts(ep, passages, cfg.context_words)
+    return [
+        passage_row(p, chapter_at(ep.chapters, p.start), text)
+        for p, text in zip(passages, texts, strict=True)
+    ]
 
 
 def _dimension(

@@ -63,16 +63,16 @@ def test_no_bars_off_a_terminal_or_when_quiet(
         # No bars, no redraws: a line every LOG_EVERY seconds of a stage and when it ends,
         # and one per finished transcription.
         assert output.LOG_EVERY == 30.0
-        progress("embedding", 0, 1000)  # t=0
-        progress("embedding", 10, 1000)  # t=1: too soon
+        progress("embedding", 10, 1000)  # t=0: first seen
+        progress("embedding", 20, 1000)  # t=1: too soon
         progress("embedding", 310, 1000)  # t=31: a line with the time left
         progress("embedding", 320, 1000)  # t=32: too soon
         progress("embedding", 1000, 1000)  # t=40: done
         progress("transcribing ep.wav", 30, 60)  # t=41
         progress("transcribing ep.wav", 60, 60)  # t=42
     lines = capsys.readouterr().err.splitlines()
-    assert lines[0] == "embedding: 310/1,000 (10.0/s, 1:09 left)", lines
-    assert lines[1] == "embedding: 1,000/1,000 (25.0/s, 0:40 in all)", lines
+    assert lines[0] == "embedding: 310/1,000 (9.7/s, 1:11 left)", lines
+    assert lines[1] == "embedding: 1,000/1,000 (24.8/s, 0:40)", lines
     assert len(lines) == 3 and lines[2].startswith("transcribing ep.wav: 1.0/1.0 audio min")
     with progress_bars(quiet=True) as progress:
         assert progress is None
