@@ -24,7 +24,7 @@ from ..speakers.roles import compute_roles
 from ..speakers.scope import scope_episode_speakers
 from ..store.index import Index
 from ..store.layout import home_dir, speaker_file
-from ..store.writer import IndexContents, write_index
+from ..store.writer import IndexContents, Previous, write_index
 from .checkpoints import Checkpoints
 from .edits import apply_edits, load_edits
 from .report import IndexReport, Progress
@@ -163,6 +163,7 @@ def commit(
     passages_rows.extend(new_rows)
     del cache, old_vectors
     episodes_rows = apply_edits(episodes_rows, load_edits(index_dir))
+    previous = _previous(old, len(keep_rows) if reuse_vectors else 0, episodes_rows)
     report.episodes_total = len(episodes_rows)
     report.passages_total = len(passages_rows)
     # The user's choice of vector index sticks; otherwise it follows the library's size.
@@ -193,7 +194,9 @@ def commit(
     }
     write_index(
         index_dir,
-        IndexContents(manifest, passages_rows, episodes_rows, turns_rows, all_vectors),
+        IndexContents(
+            manifest, passages_rows, episodes_rows, turns_rows, all_vectors, previous=previous
+        ),
         vector_index=kind,
     )
     checkpoints.clear()  # the new generation holds every vector they kept
@@ -248,6 +251,21 @@ def _embed_new(
         if progress:
             progress("embedding", done, total)
             progress("episodes", episodes, len(todo_by_episode))
+
+
+def _previous(old: Index | None, kept: int, episodes_rows: list[dict[str, Any]]) -> Previous | None:
+    """The old generation as the start of the new one, when the new one begins with all its
+    passage rows as they were (nothing removed or updated); its lexical documents too when
+    their episodes' titles and descriptions (indexed with them) are unchanged."""
+    if old is None or not kept or kept != old.manifest["counts"]["passages"]:
+        return None
+    before = old.episode_rows()
+    same_meta = all(
+        (was.get("title"), was.get("description")) == (row.get("title"), row.get("description"))
+        for row in episodes_rows
+        if (was := before.get(row["episode_id"])) is not None
+    )
+    return Previous(old.root, old.manifest, kept, lexical=same_meta)
 
 
 def _passage_rows(ep: Episode, cfg: ChunkConfig) -> list[dict[str, Any]]:

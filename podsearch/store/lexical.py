@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 import zlib
 from functools import cached_property
 from pathlib import Path
@@ -80,20 +81,29 @@ def build_lexical(
     folder: Path,
     passages: list[dict[str, Any]],
     episodes: list[dict[str, Any]] | None = None,
+    previous: tuple[Path, int] | None = None,
 ) -> None:
     """Write a lexical index of the passages into ``folder``; doc ``row`` = passage row.
-    ``episodes`` (rows with ``title`` and ``description``) fill each passage's meta field."""
+    ``episodes`` (rows with ``title`` and ``description``) fill each passage's meta field.
+    ``previous``: (lexical folder, n) of a generation whose first n passages, and their
+    episodes' titles and descriptions, are these ones: its documents are copied and only the
+    other passages analysed (used when it holds exactly n documents)."""
     import tantivy
 
+    start = 0
+    if previous and previous[1] and _documents(previous[0]) == previous[1]:
+        shutil.copytree(previous[0], folder)  # segments are written once: a plain copy
+        start = previous[1]
     folder.mkdir(parents=True, exist_ok=True)
-    index = tantivy.Index(_schema(), path=str(folder))
+    index = tantivy.Index(_schema(), path=str(folder))  # opens the copy, if any
     index.register_tokenizer(ANALYZER, _analyzer())
     writer = index.writer(heap_size=64_000_000, num_threads=1)
     meta = {
         e["episode_id"]: " ".join(x for x in (e.get("title"), e.get("description")) if x)
         for e in episodes or []
     }
-    for row, p in enumerate(passages):
+    for row in range(start, len(passages)):
+        p = passages[row]
         doc = tantivy.Document()
         doc.add_text("text", p["text"])
         if meta.get(p["episode_id"]):
@@ -104,7 +114,17 @@ def build_lexical(
         writer.add_document(doc)
     writer.commit()
     writer.wait_merging_threads()
-    write_terms(folder, [p["text"] for p in passages])
+    write_terms(folder, [p["text"] for p in passages[start:]], start)
+
+
+def _documents(folder: Path) -> int:
+    """How many documents the lexical index in ``folder`` holds (-1: none readable)."""
+    import tantivy
+
+    try:
+        return int(tantivy.Index.open(str(folder)).searcher().num_docs)
+    except (OSError, ValueError):
+        return -1
 
 
 def _term_ids(terms: Any) -> np.ndarray:
@@ -112,14 +132,20 @@ def _term_ids(terms: Any) -> np.ndarray:
     return np.array(sorted({zlib.crc32(t.encode()) for t in terms}), dtype=np.uint32)
 
 
-def write_terms(folder: Path, texts: list[str]) -> None:
+def write_terms(folder: Path, texts: list[str], kept: int = 0) -> None:
     """Each passage's analysed terms (crc32, sorted) in ``terms.npy``, passage i's slice
     starting at ``term_offsets.npy[i]``: query-term coverage then needs no text and no
-    analysis at query time (a few MB for 50k passages)."""
+    analysis at query time (a few MB for 50k passages). ``kept``: the first passages' terms
+    are already in ``folder``'s files (a copied generation); ``texts`` are the others'."""
     analyzer = _analyzer()
     parts = [_term_ids(analyzer.analyze(t)) for t in texts]
-    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(p) for p in parts])
+    sizes = np.array([len(p) for p in parts], dtype=np.int64)
+    offsets = np.zeros(1, dtype=np.int64)
+    if kept:
+        old_offsets = np.load(folder / OFFSETS_FILE)
+        offsets = old_offsets[: kept + 1]
+        parts.insert(0, np.load(folder / TERMS_FILE)[: offsets[-1]])
+    offsets = np.concatenate([offsets, offsets[-1] + np.cumsum(sizes)])
     np.save(folder / TERMS_FILE, np.concatenate(parts) if parts else np.zeros(0, np.uint32))
     np.save(folder / OFFSETS_FILE, offsets)
 

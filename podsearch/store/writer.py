@@ -30,7 +30,8 @@ from .layout import (
 from .lexical import LEXICAL_DIR, build_lexical
 from .lookup import LOOKUP_DIR, write_lookup
 from .tables import schemas, table
-from .vectors.factory import AUTO, create
+from .vectors.base import VectorIndex
+from .vectors.factory import AUTO, create, manifest_entry, open_index, resolve_kind
 from .verify import (
     FILES_KEY,
     GENERATION_KEY,
@@ -39,6 +40,20 @@ from .verify import (
     is_own_generation,
     verify_generation,
 )
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The generation a new one grows from: its folder and manifest, and how many of its
+    first passage rows the new generation starts with unchanged. Those rows' HNSW nodes (and,
+    with ``lexical``: their episodes' titles and descriptions unchanged too, their lexical
+    documents) are copied instead of built again, so that adding one episode to a big
+    library costs about what the episode costs."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    rows: int
+    lexical: bool = True
 
 
 @dataclass
@@ -52,6 +67,27 @@ class IndexContents:
     turns: list[dict[str, Any]]
     vectors: np.ndarray
     extra_files: dict[str, bytes] = field(default_factory=dict)
+    previous: Previous | None = None
+
+
+def _vector_index(contents: IndexContents, kind: str | None, dim: int) -> VectorIndex:
+    """The generation's vector index: the previous generation's, extended by the new rows,
+    when it is of the kind wanted and holds exactly the vectors of the unchanged rows (checked
+    here: a stale or damaged file is never extended); else built from all the vectors."""
+    vectors = contents.vectors
+    chosen = resolve_kind(kind, len(vectors))
+    prev = contents.previous
+    if prev and prev.rows and manifest_entry(prev.manifest)["type"] == chosen:
+        try:
+            old = open_index(prev.folder, prev.manifest, dim)
+            if old.size == prev.rows and np.array_equal(old.vectors(), vectors[: prev.rows]):
+                old.extend(vectors[prev.rows :])
+                return old
+        except (IndexFormatError, OSError, RuntimeError):
+            pass  # built from the vectors below
+    index = create(chosen, dim, len(vectors))
+    index.add(vectors)
+    return index
 
 
 def _fsync_dir(path: Path) -> None:
@@ -94,11 +130,16 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
         pq.write_table(table(contents.episodes, sch[EPISODES]), tmp / EPISODES)
         pq.write_table(table(contents.turns, sch[TURNS]), tmp / TURNS)
         dim = int(contents.manifest["model"]["dimension"])
-        vectors = create(vector_index, dim, len(contents.vectors))
-        vectors.add(contents.vectors)
+        vectors = _vector_index(contents, vector_index, dim)
         entry = vectors.save(tmp)
         entry["chosen"] = "user" if vector_index not in (None, AUTO) else AUTO
-        build_lexical(tmp / LEXICAL_DIR, contents.passages, contents.episodes)
+        prev = contents.previous
+        build_lexical(
+            tmp / LEXICAL_DIR,
+            contents.passages,
+            contents.episodes,
+            previous=(prev.folder / LEXICAL_DIR, prev.rows) if prev and prev.lexical else None,
+        )
         names = sch[EPISODES].names  # as the table has them: every column, nulls too
         episodes = [{n: row.get(n) for n in names} for row in contents.episodes]
         write_lookup(tmp / LOOKUP_DIR, contents.passages, episodes)

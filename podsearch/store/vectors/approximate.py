@@ -144,6 +144,15 @@ class HNSWIndex(FaissIndex):
             index.add(vectors)
         return index
 
+    def extend(self, vectors: np.ndarray) -> None:
+        # New nodes join the graph read from the previous generation: building the graph of
+        # the 309-episode library (123,549 passages) again took 17 s to add one episode.
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        graph = self.faiss
+        graph.add(vectors)
+        self._plain = np.concatenate([np.asarray(self._plain), vectors])
+        self._folder = None  # the graph in memory is now the one to save
+
     def _search_params(self, selector: Any) -> Any:
         import faiss
 

@@ -39,6 +39,11 @@ class VectorIndex(ABC):
     def add(self, vectors: np.ndarray) -> None:
         """Append vectors (float32, one row each); their ids continue from ``size``."""
 
+    def extend(self, vectors: np.ndarray) -> None:
+        """Append vectors to an index opened with ``load``, keeping the search structure it
+        read where its kind allows (an HNSW graph takes new nodes; by default as ``add``)."""
+        self.add(vectors)
+
     @abstractmethod
     def search(
         self, query: np.ndarray, k: int, allowed: np.ndarray | None = None

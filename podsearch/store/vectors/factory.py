@@ -22,12 +22,17 @@ def choose_kind(count: int) -> str:
     return "flat" if count <= EXACT_UP_TO else "hnsw"
 
 
-def create(kind: str | None, dim: int, count: int) -> VectorIndex:
-    """An empty index of ``kind`` (None or "auto": chosen from ``count``)."""
+def resolve_kind(kind: str | None, count: int) -> str:
+    """The kind of vector index ``kind`` names (None or "auto": chosen from ``count``)."""
     chosen = choose_kind(count) if kind in (None, AUTO) else kind
     if chosen not in KINDS:
         raise ValueError(f"unknown vector index {kind!r} (use {', '.join([AUTO, *KINDS])})")
-    return KINDS[chosen](dim)
+    return chosen
+
+
+def create(kind: str | None, dim: int, count: int) -> VectorIndex:
+    """An empty index of ``kind`` (None or "auto": chosen from ``count``)."""
+    return KINDS[resolve_kind(kind, count)](dim)
 
 
 def manifest_entry(manifest: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,120 @@
+"""Adding episodes to a library grows the previous generation instead of building it again:
+its HNSW graph takes the new nodes, its lexical documents are copied, and the result answers
+exactly as a library built from scratch with the same episodes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fakes import FakeEmbedder
+
+from podsearch.api import Library
+from podsearch.core.errors import IndexFormatError
+from podsearch.store import lexical as lexical_module
+from podsearch.store.lexical import OFFSETS_FILE, TERMS_FILE
+from podsearch.store.vectors.approximate import HNSWIndex
+
+LIBRARY = Path(__file__).parents[1] / "fixtures" / "library"
+FILES = sorted(LIBRARY.iterdir())
+QUESTIONS = ["rockets that land again", "bread and yeast", "compost for the garden"]
+
+
+def _hnsw_library(path: Path, files: list[Path]) -> Library:
+    lib = Library(path, embedder=FakeEmbedder())
+    lib.index(files)
+    lib.rebuild(vector_index="hnsw")  # the user's choice sticks for later additions
+    return lib
+
+
+def _by_passage(lib: Library) -> dict[str, np.ndarray]:
+    index = lib.open()
+    ids = index.passages.column("passage_id").to_pylist()
+    return dict(zip(ids, index.vectors(), strict=True))
+
+
+def _answers(lib: Library) -> list[list[tuple[str, float]]]:
+    return [[(h.passage_id, round(h.score, 5)) for h in lib.ask(q, top=5).hits] for q in QUESTIONS]
+
+
+def _refuse(self: HNSWIndex, vectors: np.ndarray) -> None:
+    raise AssertionError("the HNSW graph was built again")
+
+
+def test_an_added_episode_extends_the_graph_and_the_lexical_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grown = _hnsw_library(tmp_path / "grown", FILES[:2])
+    before = grown.open().manifest["counts"]["passages"]
+    kept: list[int] = []
+    write_terms = lexical_module.write_terms
+
+    def recording(folder: Path, texts: list[str], kept_rows: int = 0) -> None:
+        kept.append(kept_rows)
+        write_terms(folder, texts, kept_rows)
+
+    with monkeypatch.context() as m:
+        m.setattr(HNSWIndex, "_make", _refuse)
+        m.setattr(lexical_module, "write_terms", recording)
+        report = grown.index(FILES)
+    assert report.episodes_added == 1 and report.passages_unchanged == before
+    assert kept == [before]  # the old documents were copied, only the new ones analysed
+
+    fresh = _hnsw_library(tmp_path / "fresh", FILES)
+    a, b = _by_passage(grown), _by_passage(fresh)
+    assert a.keys() == b.keys()
+    for pid, vector in a.items():
+        np.testing.assert_array_equal(vector, b[pid])
+    assert grown.open().manifest["vectors"]["type"] == "hnsw"
+    assert grown.open().manifest["vectors"]["count"] == len(a)
+    assert sorted(map(sorted, _answers(grown))) == sorted(map(sorted, _answers(fresh)))
+
+    # The copied lexical index: one document per passage, each with its own terms.
+    lexical = grown.open().root / "lexical"
+    import tantivy
+
+    assert tantivy.Index.open(str(lexical)).searcher().num_docs == len(a)
+    offsets = np.load(lexical / OFFSETS_FILE)
+    assert len(offsets) == len(a) + 1 and offsets[-1] == len(np.load(lexical / TERMS_FILE))
+    terms = {
+        pid: np.load(lexical / TERMS_FILE)[offsets[i] : offsets[i + 1]].tolist()
+        for i, pid in enumerate(grown.open().passages.column("passage_id").to_pylist())
+    }
+    fresh_lexical = fresh.open().root / "lexical"
+    fresh_offsets = np.load(fresh_lexical / OFFSETS_FILE)
+    for i, pid in enumerate(fresh.open().passages.column("passage_id").to_pylist()):
+        got = np.load(fresh_lexical / TERMS_FILE)[fresh_offsets[i] : fresh_offsets[i + 1]]
+        assert terms[pid] == got.tolist()
+
+
+def test_a_removed_episode_builds_the_graph_again(tmp_path: Path) -> None:
+    lib = _hnsw_library(tmp_path / "lib", FILES)
+    victim = lib.open().passages.column("episode_id").to_pylist()[0]
+    lib.remove([victim])
+    index = lib.open()
+    assert victim not in index.passages.column("episode_id").to_pylist()
+    assert index.manifest["vectors"]["count"] == index.manifest["counts"]["passages"]
+    assert _answers(lib)  # searchable, every row a node of the new graph
+
+
+def test_a_damaged_graph_is_refused_then_built_again_by_rebuild(tmp_path: Path) -> None:
+    lib = _hnsw_library(tmp_path / "lib", FILES[:2])
+    graph = lib.open().root / "passages.faiss"
+    graph.chmod(0o644)
+    graph.write_bytes(graph.read_bytes()[:100])  # a truncated graph file
+    with pytest.raises(IndexFormatError, match="damaged"):
+        lib.index(FILES)  # never extended: the damaged generation is not opened at all
+    made: list[int] = []
+    original = HNSWIndex._make
+
+    def counting(self: HNSWIndex, vectors: np.ndarray) -> object:
+        made.append(len(vectors))
+        return original(self, vectors)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(HNSWIndex, "_make", counting)
+        lib.rebuild()
+    assert made == [lib.open().manifest["counts"]["passages"]]
+    lib.index(FILES)
+    assert _answers(lib)
