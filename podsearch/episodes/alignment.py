@@ -12,6 +12,7 @@ import bisect
 import math
 import re
 import unicodedata
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -40,9 +41,18 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(normalize(text))
 
 
+def _word_id(word: str) -> int:
+    data = word.encode("utf-8", "surrogatepass")
+    return (zlib.crc32(data) << 32) | zlib.adler32(data)
+
+
 def token_ids(words: list[str]) -> np.ndarray:
-    """64-bit ids of words (Python's string hash: stable within one process)."""
-    return np.fromiter(map(hash, words), dtype=np.int64, count=len(words))
+    """64-bit ids of words, the same in every process: sketches made by one run are kept
+    (``pipeline/sketches.py``) and compared with the next run's. (Python's ``hash`` of a
+    string changes from process to process: a second source of an episode indexed in a later
+    run shared no shingle with the cached sketch of the first.)"""
+    ids = np.fromiter(map(_word_id, words), dtype=np.uint64, count=len(words))
+    return ids.view(np.int64)
 
 
 _MULT = np.int64(1_000_003)

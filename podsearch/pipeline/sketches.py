@@ -20,7 +20,9 @@ import numpy as np
 from ..core.models import Episode
 from ..episodes.merging import Sketch, sketch
 
-FORMAT = b"podsearch-sketch-1"  # in the key: a change of sketch format never reads old entries
+# In the key: a change of sketch format never reads old entries. 2: word ids that are the
+# same in every process (format 1 used Python's per-process string hash).
+FORMAT = b"podsearch-sketch-2"
 
 
 def sketch_key(ep: Episode) -> str:

@@ -73,3 +73,27 @@ def test_no_folder_means_no_cache(tmp_path: Path) -> None:
     ep = _episode("a", 120, 4)
     (got,) = store.load_sketches([ep], None)
     assert _same(got, sketch(ep)) and not list(tmp_path.iterdir())
+
+
+def test_a_sketch_is_the_same_in_every_process(tmp_path: Path) -> None:
+    """Cached sketches are compared with the next run's: word ids must not depend on the
+    process (Python's string hash does, through PYTHONHASHSEED)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from podsearch.core.models import UNTIMED, Episode, Turn\n"
+        "from podsearch.episodes.merging import sketch\n"
+        "ep = Episode(id='a', turns=[Turn(None, None, None, sys.argv[1], UNTIMED)])\n"
+        "np.save(sys.argv[2], sketch(ep).hashes)\n"
+    )
+    text = "the seen and the unseen is a weekly podcast on economics and politics " * 3
+    got = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"{seed}.npy"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-c", code, text, str(out)], env=env, check=True)
+        got.append(np.load(out))
+    assert len(got[0]) > 0 and np.array_equal(got[0], got[1])
