@@ -198,6 +198,7 @@ class Library:
         since: str | None = None,
         until: str | None = None,
         include_undated: bool = False,
+        include_boilerplate: bool = False,
         context: int = 0,
         group: str | None = None,
         cite: str | None = None,
@@ -208,7 +209,9 @@ class Library:
         ``question`` is the question's text (the keyword arguments say how to answer it) or
         a whole ``AskRequest``. Filters: ``speaker`` (one name or several), ``podcast``,
         ``episode`` (id, title words or file name), ``since``/``until`` (YYYY-MM-DD and other
-        common forms; ``include_undated`` keeps episodes without a date).
+        common forms; ``include_undated`` keeps episodes without a date);
+        ``include_boilerplate`` ranks a show's repeated intros, outros and sponsor reads like
+        other text (by default they come last).
         ``mode``: hybrid, semantic or lexical; ``context``: turns before and after each hit;
         ``group="episode"``: each episode's hits together; ``cite``: a citation style for
         every hit. Raises InvalidRequestError for a bad option."""
@@ -218,7 +221,15 @@ class Library:
             speakers = [speaker] if isinstance(speaker, str) else list(speaker or [])
             request = AskRequest(
                 question=question,
-                filters=Filters(tuple(speakers), podcast, episode, since, until, include_undated),
+                filters=Filters(
+                    tuple(speakers),
+                    podcast,
+                    episode,
+                    since,
+                    until,
+                    include_undated,
+                    include_boilerplate=include_boilerplate,
+                ),
                 top=top,
                 mode=mode,
                 context=context,

@@ -387,12 +387,14 @@ def synthetic_rows(
     """Each vector index type on ``n`` synthetic vectors made from an index's real ones:
     build time, file size, the process's peak RSS so far (the vectors, the exact ground
     truth and every index built before count too), single-query p50/p95 and recall@k vs
-    exact search."""
+    exact search. The queries are ``queries`` real passage vectors held out of the seeds
+    (not noisy copies of a seed, whose neighbours would be their own siblings: too easy)."""
     import resource
 
     real = np.ascontiguousarray(Index(source_index).vectors(), dtype=np.float32)
-    vectors = synthetic_vectors(real, n, noise=1.0)
-    qs = synthetic_vectors(real, queries, noise=1.0, seed=1)
+    held_out = np.random.default_rng(1).permutation(len(real))[:queries]
+    qs = real[held_out]
+    vectors = synthetic_vectors(np.delete(real, held_out, axis=0), n, noise=1.0)
     exact = np.zeros((queries, k), np.int64)
     for lo in range(0, queries, 50):  # exact top k in blocks of queries
         sims = qs[lo : lo + 50] @ vectors.T
@@ -435,7 +437,10 @@ def synthetic_rows(
 
 def run_synthetic(n: int, source_index: Path, kinds: list[str]) -> int:
     """``--synthetic N``: the vector-index table only, at N passages."""
-    print(f"synthetic {n} vectors from the real vectors of {source_index} (repeated, noise 1.0)")
+    print(
+        f"synthetic {n} vectors from the real vectors of {source_index} (repeated, noise 1.0); "
+        "queries: held-out real passage vectors"
+    )
     print(f"machine: {os.cpu_count()} CPUs", flush=True)
     rows = synthetic_rows(source_index, n, kinds)
     print(

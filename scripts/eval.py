@@ -4,6 +4,12 @@
 Usage:
   python scripts/eval.py QUERIES.jsonl --index DIR [--modes hybrid,hybrid-rrf,semantic,lexical]
 
+With ``--kinds`` (or ``--save FILE`` / ``--compare FILE``) it also prints, for the first
+mode, a table per kind of question (paraphrase, speaker, keyword, cross-source, negative, and
+all): n, recall@1/5/10, MRR@10, speaker accuracy, and for negatives how many were flagged "no
+confident match". ``--save`` writes that table as JSON; ``--compare`` prints a saved one
+beside it, so "before" and "after" a change are one table.
+
 Query lines are JSON objects with id, kind, query, episode (file basename or null for a
 negative), start, end, speaker, must_contain: the format of ../shared/eval. A hit is correct
 when one of its sources has the gold file name and either its text contains must_contain
@@ -47,8 +53,21 @@ def is_correct(hit: dict, q: dict) -> bool:
     return hit["start"] <= q["end"] + SLACK and end >= q["start"] - SLACK
 
 
+def same_speaker(hit: dict, q: dict) -> bool:
+    """score.py's rule: the hit's speaker is the gold one or an alias (folded, a trailing
+    note in parentheses ignored)."""
+
+    def name(s: str | None) -> str:
+        return re.sub(r"\s*\(.*\)\s*$", "", _norm(s or "")).strip()
+
+    gold = {name(q["speaker"]), *(name(a) for a in q.get("speaker_aliases") or [])}
+    return name(hit.get("speaker")) in gold
+
+
 def evaluate(index: Index, queries: list[dict], mode: str, top: int) -> dict:
     ranks: dict[str, int | None] = {}
+    speakers: dict[str, bool] = {}  # query id -> first correct hit has the gold speaker
+    flagged: dict[str, bool] = {}  # negative query id -> flagged "no confident match"
     kinds: dict[str, str] = {}
     negatives: list[tuple[float, bool]] = []
     positives_confident: list[bool] = []
@@ -63,12 +82,16 @@ def evaluate(index: Index, queries: list[dict], mode: str, top: int) -> dict:
         if not q.get("episode"):
             top_hit = hits[0] if hits else {"score": 0.0, "confident": False}
             negatives.append((top_hit["score"], bool(top_hit.get("confident"))))
+            flagged[q["id"]] = not any(h.get("confident") for h in hits)
+            kinds[q["id"]] = q["kind"]
             continue
         rank = next((i + 1 for i, h in enumerate(hits) if is_correct(h, q)), None)
         ranks[q["id"]] = rank
         kinds[q["id"]] = q["kind"]
         if rank:
             positives_confident.append(bool(hits[rank - 1].get("confident")))
+            if q.get("speaker"):
+                speakers[q["id"]] = same_speaker(hits[rank - 1], q)
     n = len(ranks) or 1
 
     def recall(k: int, ids: list[str] | None = None) -> float:
@@ -76,8 +99,8 @@ def evaluate(index: Index, queries: list[dict], mode: str, top: int) -> dict:
         return sum(1 for i in ids if ranks[i] and ranks[i] <= k) / (len(ids) or 1)
 
     by_kind = {}
-    for kind in sorted(set(kinds.values())):
-        ids = [i for i, k in kinds.items() if k == kind]
+    for kind in sorted({kinds[i] for i in ranks}):
+        ids = [i for i in ranks if kinds[i] == kind]
         by_kind[kind] = f"{sum(1 for i in ids if ranks[i] and ranks[i] <= 5)}/{len(ids)}"
     return {
         "mode": mode,
@@ -94,7 +117,61 @@ def evaluate(index: Index, queries: list[dict], mode: str, top: int) -> dict:
         ),
         "ms/query": 1000 * statistics.median(times) if times else 0.0,
         "ranks": ranks,
+        "per kind": per_kind(ranks, speakers, flagged, kinds),
     }
+
+
+def per_kind(
+    ranks: dict[str, int | None],
+    speakers: dict[str, bool],
+    flagged: dict[str, bool],
+    kinds: dict[str, str],
+) -> dict[str, dict[str, float | int | None]]:
+    """The table of --kinds: one row per kind of question, and one for all."""
+    table: dict[str, dict[str, float | int | None]] = {}
+    for kind in [*sorted(set(kinds.values())), "all"]:
+        ids = [i for i in kinds if kind in ("all", kinds[i])]
+        answerable = [i for i in ids if i in ranks]
+        negatives = [i for i in ids if i in flagged]
+        judged = [i for i in answerable if i in speakers]
+        n = len(answerable)
+
+        def within(k: int, ids: list[str] = answerable) -> float | None:
+            return sum(1 for i in ids if (ranks[i] or 99) <= k) / len(ids) if ids else None
+
+        table[kind] = {
+            "n": len(ids),
+            "r@1": within(1),
+            "r@5": within(5),
+            "r@10": within(10),
+            "mrr@10": sum(1 / ranks[i] for i in answerable if (ranks[i] or 99) <= 10) / n
+            if n
+            else None,
+            "speaker": sum(speakers[i] for i in judged) / len(judged) if judged else None,
+            "flagged": sum(flagged[i] for i in negatives) if negatives else None,
+        }
+    return table
+
+
+def print_kinds(table: dict, before: dict | None) -> None:
+    """Per kind: each figure as it is now, with ``was`` beside it when comparing."""
+    keys = ["r@1", "r@5", "r@10", "mrr@10", "speaker", "flagged"]
+
+    def cell(row: dict, old: dict | None, key: str) -> str:
+        def show(v: float | int | None) -> str:
+            return "-" if v is None else (str(v) if isinstance(v, int) else f"{v:.3f}")
+
+        now = show(row.get(key))
+        if old is None:
+            return f"{now:>13}"
+        return f"{show(old.get(key)) + ' > ' + now:>13}"
+
+    print(f"\n{'kind':<12} {'n':>3} " + " ".join(f"{k:>13}" for k in keys))
+    for kind, row in table.items():
+        old = (before or {}).get(kind) if before is not None else None
+        print(f"{kind:<12} {row['n']:>3} " + " ".join(cell(row, old, k) for k in keys))
+    if before is not None:
+        print("(before > after; flagged: negatives flagged 'no confident match')")
 
 
 def main() -> int:
@@ -104,6 +181,9 @@ def main() -> int:
     ap.add_argument("--modes", default="hybrid,hybrid-rrf,semantic,lexical", help=f"of {MODES}")
     ap.add_argument("--top", type=int, default=10)
     ap.add_argument("--ranks", action="store_true", help="also print each query's rank")
+    ap.add_argument("--kinds", action="store_true", help="the per-kind table (first mode)")
+    ap.add_argument("--save", help="write the per-kind table to this JSON file")
+    ap.add_argument("--compare", help="a saved per-kind table to print beside this one")
     a = ap.parse_args()
     queries = [json.loads(line) for line in open(a.queries) if line.strip()]
     index = Index(a.index)
@@ -122,6 +202,13 @@ def main() -> int:
     print(
         "conf+ = share of first correct hits flagged confident; neg! = negatives flagged confident"
     )
+    if a.kinds or a.save or a.compare:
+        table = rows[0]["per kind"]
+        before = json.loads(Path(a.compare).read_text()) if a.compare else None
+        print(f"\nper kind ({rows[0]['mode']}):", end="")
+        print_kinds(table, before)
+        if a.save:
+            Path(a.save).write_text(json.dumps(table, indent=1) + "\n")
     if a.ranks:
         for r in rows:
             print(

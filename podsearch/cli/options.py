@@ -94,15 +94,27 @@ FILTER_OPTIONS: list[tuple[str, Any]] = [
             ),
         ],
     ),
+    (
+        "include_boilerplate",
+        Annotated[
+            bool,
+            typer.Option(
+                "--include-boilerplate",
+                help="Rank intros, outros and sponsor reads a show repeats like any other "
+                "text (by default they come last).",
+            ),
+        ],
+    ),
 ]
+FLAGS = ("include_undated", "include_boilerplate")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def filter_options(command: F) -> F:
     """Give a typer command ``--speaker``, ``--podcast``, ``--episode``, ``--since``,
-    ``--until`` and ``--include-undated``; the command receives them as its ``filters``
-    parameter (a ``Filters``)."""
+    ``--until``, ``--include-undated`` and ``--include-boilerplate``; the command receives
+    them as its ``filters`` parameter (a ``Filters``)."""
     signature = inspect.signature(command, eval_str=True)
     params: list[inspect.Parameter] = []
     for p in signature.parameters.values():
@@ -113,7 +125,7 @@ def filter_options(command: F) -> F:
             inspect.Parameter(
                 name,
                 inspect.Parameter.KEYWORD_ONLY,
-                default=False if name == "include_undated" else None,
+                default=False if name in FLAGS else None,
                 annotation=ann,
             )
             for name, ann in FILTER_OPTIONS
@@ -131,6 +143,7 @@ def filter_options(command: F) -> F:
             since=values["since"],
             until=values["until"],
             include_undated=bool(values["include_undated"]),
+            include_boilerplate=bool(values["include_boilerplate"]),
         )
         return command(*args, **kwargs)
 

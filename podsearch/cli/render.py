@@ -71,6 +71,8 @@ def hits(result: Any) -> None:
         speaker = escape(who(hit.speaker, hit.speaker_source))
         show = " · ".join(escape(x) for x in (hit.podcast, hit.published) if x)
         weak = "" if hit.confident else "  [yellow]weak match[/yellow]"
+        if hit.boilerplate:
+            weak += "  [yellow]repeated in many episodes[/yellow]"
         if group and hit.episode_id != last_episode:
             out.print(
                 f"[bold underline]{escape(hit.episode_title)}[/bold underline]"

@@ -130,7 +130,10 @@ def _index_paths(
         model_name = check_model(old.model, model, index_dir)
         precision = check_precision(old.precision, precision, index_dir)
     else:
-        model_name, precision = canonical_model_name(model), precision or "fp32"
+        # An embedder given as an object names the model its vectors come from: a later
+        # ``ask`` loads that model, not the default one.
+        model_name = canonical_model_name(model or getattr(embedder, "name", None))
+        precision = precision or "fp32"
     report = IndexReport(index_dir=str(index_dir), model=model_name, precision=precision)
     old_eps = old.episode_rows() if old else {}
     # Feed downloads: read_feed's timeout and max_bytes, cached beside the index.

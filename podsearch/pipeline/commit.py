@@ -17,6 +17,7 @@ from ..core.models import Episode
 from ..core.version import __version__
 from ..embed.base import Embedder, encode_all
 from ..embed.factory import export_for_queries, load_embedder, load_index_embedder
+from ..episodes.boilerplate import boilerplate_shares
 from ..episodes.chunking import ChunkConfig, chunk_episode
 from ..speakers.book import SpeakerBook
 from ..speakers.names import canonicalize_episodes
@@ -163,6 +164,7 @@ def commit(
     passages_rows.extend(new_rows)
     del cache, old_vectors
     episodes_rows = apply_edits(episodes_rows, load_edits(index_dir))
+    _mark_boilerplate(passages_rows, episodes_rows)
     previous = _previous(old, len(keep_rows) if reuse_vectors else 0, episodes_rows)
     report.episodes_total = len(episodes_rows)
     report.passages_total = len(passages_rows)
@@ -266,6 +268,20 @@ def _previous(old: Index | None, kept: int, episodes_rows: list[dict[str, Any]])
         if (was := before.get(row["episode_id"])) is not None
     )
     return Previous(old.root, old.manifest, kept, lexical=same_meta)
+
+
+def _mark_boilerplate(passages: list[dict[str, Any]], episodes: list[dict[str, Any]]) -> None:
+    """Each passage's ``boilerplate``: the share of its text its show repeats across
+    episodes (``episodes.boilerplate``), computed over the whole library on every write,
+    since one more episode can make a show's intro common."""
+    show = {e["episode_id"]: e.get("podcast") for e in episodes}
+    shares = boilerplate_shares(
+        [p["text"] for p in passages],
+        [p["episode_id"] for p in passages],
+        [show.get(p["episode_id"]) for p in passages],
+    )
+    for p, share in zip(passages, shares.tolist(), strict=True):
+        p["boilerplate"] = round(share, 3)
 
 
 def _passage_rows(ep: Episode, cfg: ChunkConfig) -> list[dict[str, Any]]:

@@ -33,6 +33,9 @@ class Filters:
     # A speaker named in the question also admits passages whose speaker is unknown: an
     # untimed, unlabelled transcript may hold that person's words. --speaker is strict.
     include_unknown_speaker: bool = False
+    # Intros, outros and sponsor reads a show repeats rank with everything else; by default
+    # they come after every other passage (``query.rank.BOILERPLATE_AT``).
+    include_boilerplate: bool = False
 
     def active(self) -> bool:
         return bool(self.speakers or self.podcast or self.episode or self.since or self.until)
@@ -71,7 +74,15 @@ def _whole(value: object, lo: int, hi: int) -> bool:
 
 
 # The request's JSON names: filters flat beside the other fields, as the CLI options are.
-FILTER_KEYS = ("speaker", "podcast", "episode", "since", "until", "include_undated")
+FILTER_KEYS = (
+    "speaker",
+    "podcast",
+    "episode",
+    "since",
+    "until",
+    "include_undated",
+    "include_boilerplate",
+)
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,7 @@ class AskRequest:
             "since": f.since,
             "until": f.until,
             "include_undated": f.include_undated,
+            "include_boilerplate": f.include_boilerplate,
             "context": self.context,
             "group": self.group,
             "cite": self.cite,
@@ -184,6 +196,7 @@ class AskRequest:
                 since=text("since"),
                 until=text("until"),
                 include_undated=flag("include_undated"),
+                include_boilerplate=flag("include_boilerplate"),
             ),
             top=number("top", 10),
             mode=text("mode") or "hybrid",
@@ -228,6 +241,9 @@ class Hit:
     context_after: list[dict[str, Any]] | None = None
     # {style, in_text, reference}, only when a citation style was asked for.
     citation: dict[str, Any] | None = None
+    # Text its show repeats across episodes (intro, outro, sponsor read): ranked last unless
+    # the request includes boilerplate.
+    boilerplate: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """The hit's JSON object (the README documents every field)."""

@@ -30,6 +30,12 @@ ASK_SCHEMA: dict[str, Any] = {
         "episode": {"type": "string", "description": "episode id, title words or file name"},
         "since": {"type": "string", "format": "date"},
         "until": {"type": "string", "format": "date"},
+        "include_boilerplate": {
+            "type": "boolean",
+            "default": False,
+            "description": "rank a show's repeated intros, outros and sponsor reads like other "
+            "text (by default they come last)",
+        },
         "context": {"type": "integer", "minimum": 0, "maximum": 20, "default": 0},
         "group": {"enum": ["episode"]},
         "cite": {"type": "string", "description": "citation style: apa, mla, chicago, ..."},
@@ -53,6 +59,9 @@ def add(app: FastAPI, service: Service) -> None:
         episode: Annotated[str | None, Query(description="episode id or title words")] = None,
         since: Annotated[str | None, Query(description="YYYY-MM-DD")] = None,
         until: Annotated[str | None, Query(description="YYYY-MM-DD")] = None,
+        include_boilerplate: Annotated[
+            str | None, Query(description="true: repeated intros and ads rank as other text")
+        ] = None,
         context: Annotated[str | None, Query(description="turns around, 0 to 20")] = None,
         group: Annotated[str | None, Query(description="'episode'")] = None,
         cite: Annotated[str | None, Query(description="citation style for every hit")] = None,

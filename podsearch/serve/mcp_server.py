@@ -105,8 +105,13 @@ def build_server(library: Library) -> MCPServer:
         style: Annotated[
             str, Field(description="citation style: apa, mla, chicago or a CSL name")
         ] = "apa",
+        include_boilerplate: Annotated[
+            bool,
+            Field(description="rank repeated intros, outros and sponsor reads like other text"),
+        ] = False,
     ) -> dict[str, Any]:
         params = {
+            "include_boilerplate": include_boilerplate,
             "question": question,
             "speaker": speaker,
             "podcast": podcast,

@@ -273,6 +273,18 @@ class Index:
         return list(values), np.asarray(codes, dtype=np.int32)
 
     @cached_property
+    def boilerplate(self) -> np.ndarray:
+        """Each passage's boilerplate share (``episodes.boilerplate``), 0 where unknown (a
+        generation written before shares were kept)."""
+        n = int(self.manifest.get("counts", {}).get("passages", 0))
+        shares = self._lookup.number_column("boilerplate") if self._lookup else None
+        if shares is None and "boilerplate" in self.columns(PASSAGES):
+            shares = np.asarray(self.passage_column("boilerplate"), dtype=np.float64)
+        if shares is None or len(shares) != n:
+            return np.zeros(n, np.float32)
+        return np.nan_to_num(np.asarray(shares, dtype=np.float32))
+
+    @cached_property
     def _lookup(self) -> Lookup | None:
         if not self.use_lookup:
             return None

@@ -6,7 +6,8 @@ list from the Parquet tables. Each generation therefore also holds ``lookup/``:
 - ``episodes.json``: the episode rows, as ``episodes.parquet`` has them;
 - ``meta.json``: passage ids, and the distinct values of the other string columns;
 - ``codes.npy``: per passage, the index of its value in each of those lists (-1: null);
-- ``numbers.npy``: per passage, start, end (NaN: null), turn index and word offset;
+- ``numbers.npy``: per passage, start, end (NaN: null), turn index, word offset and
+  boilerplate share;
 - ``text.bin`` and ``text_offsets.npy``: the passage texts, UTF-8, passage i at
   ``text_offsets[i]:text_offsets[i + 1]``.
 
@@ -28,7 +29,7 @@ from ..core.strict_json import dumps
 
 LOOKUP_DIR = "lookup"
 CODED = ("episode_id", "speaker", "speaker_source", "time_precision", "chapter")
-NUMBERS = ("start", "end", "turn_index", "word_offset")
+NUMBERS = ("start", "end", "turn_index", "word_offset", "boilerplate")
 COLUMNS = ("passage_id", *CODED, *NUMBERS, "text")
 _INTS = {"turn_index", "word_offset"}
 
@@ -98,7 +99,10 @@ class Lookup:
         if column == "text":
             return self._text[self.offsets[row] : self.offsets[row + 1]].decode("utf-8")
         if column in NUMBERS:
-            x = float(self.numbers[row, NUMBERS.index(column)])
+            at = NUMBERS.index(column)
+            if at >= self.numbers.shape[1]:
+                return None  # a column added after this generation was written
+            x = float(self.numbers[row, at])
             if not math.isfinite(x):  # NaN: null; an infinity stored before times were checked
                 return None
             return int(x) if column in _INTS else x
@@ -107,6 +111,11 @@ class Lookup:
 
     def take(self, rows: Sequence[int], columns: Sequence[str]) -> list[dict[str, Any]]:
         return [{c: self.value(int(r), c) for c in columns} for r in rows]
+
+    def number_column(self, column: str) -> np.ndarray | None:
+        """A whole number column (NaN: null), or None if this generation predates it."""
+        at = NUMBERS.index(column)
+        return self.numbers[:, at] if at < self.numbers.shape[1] else None
 
     def coded(self, column: str) -> tuple[list[Any], np.ndarray]:
         """A coded column as (distinct values, per-passage code into them, -1 for null)."""

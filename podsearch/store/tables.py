@@ -37,6 +37,8 @@ def schemas() -> dict[str, Any]:
                 ("text", pa.string()),
                 ("embed_text", pa.string()),
                 ("chapter", pa.string()),  # the feed's chapter title at the passage's start
+                # Share of the text its show repeats across episodes (episodes.boilerplate).
+                ("boilerplate", pa.float32()),
             ]
         ),
         EPISODES: pa.schema(

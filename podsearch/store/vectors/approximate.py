@@ -25,6 +25,10 @@ EXACT_ROWS = 20_000
 # exact). The FAISS structure is read once a process has asked this many questions, or at
 # once by ``preload`` (a server).
 COLD_SEARCHES = 4
+# HNSW's breadth of search. On the 309-episode library (123,549 real passages; 400 queries:
+# the 30 dev questions and 370 passage openings), recall@10 against exact search was 0.965
+# at efSearch 128 (0.45 ms), 0.982 at 256 (0.82 ms), 0.988 at 384 (1.17 ms), 0.991 at 512.
+EF_SEARCH = 384
 
 
 class FaissIndex(VectorIndex):
@@ -80,10 +84,10 @@ class FaissIndex(VectorIndex):
 
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
         k = min(k, self.size if allowed is None else len(allowed))
-        params = None
+        selector = None
         if allowed is not None:
-            params = self._search_params(faiss.IDSelectorBatch(np.asarray(allowed, np.int64)))
-        scores, ids = self.faiss.search(q, k, params=params)
+            selector = faiss.IDSelectorBatch(np.asarray(allowed, np.int64))
+        scores, ids = self.faiss.search(q, k, params=self._search_params(selector))
         hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
         if allowed is not None and len(hits) < k:
             # The guarantee of a filtered search: only allowed rows, and min(k, allowed) of
@@ -131,7 +135,11 @@ class HNSWIndex(FaissIndex):
     kind = "hnsw"
 
     def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
-        super().__init__(dim, {"M": 32, "efConstruction": 80, "efSearch": 128, **(params or {})})
+        params = {"M": 32, "efConstruction": 80, **(params or {})}
+        # efSearch is a search-time setting: a graph built with a lower one (older
+        # manifests say 128) is searched with at least EF_SEARCH.
+        params["efSearch"] = max(int(params.get("efSearch", 0)), EF_SEARCH)
+        super().__init__(dim, params)
 
     def _make(self, vectors: np.ndarray) -> Any:
         import faiss
@@ -156,7 +164,10 @@ class HNSWIndex(FaissIndex):
     def _search_params(self, selector: Any) -> Any:
         import faiss
 
-        return faiss.SearchParametersHNSW(sel=selector, efSearch=int(self._params["efSearch"]))
+        params = faiss.SearchParametersHNSW(efSearch=int(self._params["efSearch"]))
+        if selector is not None:
+            params.sel = selector
+        return params
 
 
 class IVFIndex(FaissIndex):
@@ -187,4 +198,7 @@ class IVFIndex(FaissIndex):
         import faiss
 
         nprobe = int(self._params.get("nprobe") or self.faiss.nprobe)  # older manifests lack it
-        return faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+        params = faiss.SearchParametersIVF(nprobe=nprobe)
+        if selector is not None:
+            params.sel = selector
+        return params
