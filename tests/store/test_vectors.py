@@ -182,3 +182,23 @@ def test_a_cold_process_searches_exactly_until_it_is_warm(
     server.preload()
     server.search(queries[0], 10)
     assert "faiss" in vars(server)
+
+
+def test_a_preloaded_graph_holds_the_vectors_once(vectors: np.ndarray, tmp_path: Path) -> None:
+    """A server's HNSW index reads its plain vectors from the graph's own storage (no second
+    copy in RAM); they stay exact, and extending the index afterwards copies them first."""
+    built = create("hnsw", DIM, len(vectors))
+    built.add(vectors)
+    entry = built.save(tmp_path)
+    server = open_index(tmp_path, {"vectors": entry}, DIM)
+    server.preload()
+    plain = server.vectors()
+    assert not plain.flags["OWNDATA"]  # a view of the graph's storage
+    np.testing.assert_array_equal(plain, vectors)
+    allowed = np.arange(0, len(vectors), 7)  # narrow: searched exactly over the plain vectors
+    q = clustered(1, seed=9)[0]
+    assert [r for r, _ in server.search(q, 5, allowed)] == brute_force(vectors, q, 5, allowed)
+    more = clustered(300, seed=11)
+    server.extend(more)
+    np.testing.assert_array_equal(server.vectors(), np.concatenate([vectors, more]))
+    assert server.size == len(vectors) + 300
