@@ -59,6 +59,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from podsearch.store.index import Index  # noqa: E402
+from podsearch.store.vectors.approximate import EF_SEARCH  # noqa: E402
 from podsearch.store.vectors.factory import create  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "seenunseen" / "transcripts_vtt"
@@ -409,28 +410,33 @@ def synthetic_rows(
         with tempfile.TemporaryDirectory() as tmp:
             vi.save(Path(tmp))
             size = sum(f.stat().st_size for f in Path(tmp).iterdir())
-        times, found = [], []
-        for q in qs:
-            t0 = time.perf_counter()
-            found.append([r for r, _ in vi.search(q, k)])
-            times.append(1000 * (time.perf_counter() - t0))
-        times.sort()
-        recall = float(
-            np.mean([len(set(f) & set(e)) / k for f, e in zip(found, exact, strict=True)])
-        )
-        params = ", ".join(f"{key}={value}" for key, value in vi.params().items())
-        rows.append(
-            {
-                "kind": kind + (f" ({params})" if params else ""),
-                "build_s": build_s,
-                "file_mb": size / 1e6,
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-                "p50_ms": times[len(times) // 2],
-                "p95_ms": times[int(0.95 * (len(times) - 1))],
-                "recall": recall,
-            }
-        )
-        print(json.dumps(rows[-1]), flush=True)
+        # HNSW: the same graph searched at several breadths (efSearch is a search setting).
+        sweep = [None] if kind != "hnsw" else [128, 256, EF_SEARCH, 512]
+        for ef in sweep:
+            if ef is not None:
+                vi._params["efSearch"] = ef
+            times, found = [], []
+            for q in qs:
+                t0 = time.perf_counter()
+                found.append([r for r, _ in vi.search(q, k)])
+                times.append(1000 * (time.perf_counter() - t0))
+            times.sort()
+            recall = float(
+                np.mean([len(set(f) & set(e)) / k for f, e in zip(found, exact, strict=True)])
+            )
+            params = ", ".join(f"{key}={value}" for key, value in vi.params().items())
+            rows.append(
+                {
+                    "kind": kind + (f" ({params})" if params else ""),
+                    "build_s": build_s,
+                    "file_mb": size / 1e6,
+                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+                    "p50_ms": times[len(times) // 2],
+                    "p95_ms": times[int(0.95 * (len(times) - 1))],
+                    "recall": recall,
+                }
+            )
+            print(json.dumps(rows[-1]), flush=True)
         del vi
     return rows
 

@@ -56,10 +56,29 @@ def role_of_label(name: str) -> str | None:
     return None
 
 
+# A diarization tool's label: "SPEAKER_02", "spk_1", "Spk0", "speaker-3", "S1".
+_DIARIZATION = re.compile(
+    r"^(?:(?:speaker|spk)[ _-]*(?P<n>\d+|[a-z])|s[ _-]*(?P<k>\d+))$", re.IGNORECASE
+)
+
+
+def plain_label(label: str) -> str:
+    """A diarization label as a reader says it ("SPEAKER_02" -> "Speaker 2"); other labels
+    ("Guest 1", "Host") as they are."""
+    m = _DIARIZATION.match(label.strip())
+    if not m:
+        return label
+    n = m.group("n") or m.group("k")
+    return f"Speaker {int(n) if n.isdigit() else n.upper()}"
+
+
 def display_name(name: str | None) -> str:
-    """The name as shown to the user: anonymous labels are marked "(unnamed)"."""
+    """The name as shown to the user: anonymous labels are marked "(unnamed)", and a
+    diarization label is never shown raw ("SPEAKER_2 (unnamed, 77ac46a1)" is shown as
+    "Speaker 2 (unnamed, 77ac46a1)")."""
     if not name:
         return "unknown speaker"
-    if _SCOPED.match(name):
-        return name
-    return f"{name} (unnamed)" if is_anonymous_label(name) else name
+    m = _SCOPED.match(name)
+    if m:
+        return f"{plain_label(m.group('label'))} (unnamed, {m.group('episode')})"
+    return f"{plain_label(name)} (unnamed)" if is_anonymous_label(name) else name

@@ -9,7 +9,7 @@ import pytest
 
 from podsearch.core.models import LABELLED, Episode, Person, Turn
 from podsearch.speakers.book import SpeakerBook
-from podsearch.speakers.labels import display_name, is_anonymous_label
+from podsearch.speakers.labels import display_name, is_anonymous_label, plain_label
 from podsearch.speakers.names import canonical_names, resolve
 from podsearch.speakers.questions import expand_query_name
 
@@ -37,7 +37,25 @@ KNOWN = ["Clément Delangue", "Theo Jaffee", "Sofia Puccini", "SPEAKER_2"]
 )
 def test_anonymous_labels(label: str) -> None:
     assert is_anonymous_label(label)
-    assert display_name(label) == f"{label} (unnamed)"
+    assert display_name(label) == f"{plain_label(label)} (unnamed)"
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [
+        ("SPEAKER_02", "Speaker 2 (unnamed)"),
+        ("SPEAKER_00", "Speaker 0 (unnamed)"),
+        ("spk_1", "Speaker 1 (unnamed)"),
+        ("Spk0", "Speaker 0 (unnamed)"),
+        ("S1", "Speaker 1 (unnamed)"),
+        ("speaker-b", "Speaker B (unnamed)"),
+        ("SPEAKER_2 (unnamed, 77ac46a1)", "Speaker 2 (unnamed, 77ac46a1)"),
+        ("Guest 1", "Guest 1 (unnamed)"),
+        ("Guest (unnamed, E43)", "Guest (unnamed, E43)"),
+    ],
+)
+def test_a_diarization_label_is_never_shown_raw(label: str, shown: str) -> None:
+    assert display_name(label) == shown
 
 
 @pytest.mark.parametrize(
