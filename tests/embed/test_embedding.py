@@ -126,7 +126,7 @@ def test_canonical_default_names(name: str | None) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["fake", "fake-64", "BAAI/bge-small-en-v1.5", "/models/my-model", "all-mpnet-base-v2"]
+    "name", ["fake", "fake-64", "BAAI/bge-small-en-v1.5", "/models/my-model", "all-MiniLM-L12-v2"]
 )
 def test_canonical_other_names_unchanged(name: str) -> None:
     assert canonical_model_name(name) == name
