@@ -99,17 +99,20 @@ def notices() -> Iterator[None]:
 
 
 LOG_EVERY = 30.0  # seconds between two progress lines in a log
+SHORT_STAGE = 10.0  # a stage done sooner (and not logged before) gets no line at all
 
 
 def _log_progress() -> Any:
     """A progress callback for stderr that is not a terminal (a log, a pipe): nothing is
     redrawn; a long stage (embedding a big library) gets a line every ``LOG_EVERY`` seconds
-    and one when it ends, with count, rate and time left; each transcribed audio file gets one
+    and one when it ends, with count, rate and time left (a stage over within
+    ``SHORT_STAGE`` seconds, none); each transcribed audio file gets one
     line (minutes of audio, speed, time taken)."""
     import time
 
     started: dict[str, tuple[float, int]] = {}  # stage -> (time, count) when first seen
     last: dict[str, float] = {}
+    ended: set[str] = set()
 
     def progress(stage: str, done: int, total: int) -> None:
         now = time.monotonic()
@@ -126,7 +129,11 @@ def _log_progress() -> Any:
             finished = total > 0 and done >= total
             if not finished and now - last.get(stage, t0) < LOG_EVERY:
                 return
+            if finished and (stage in ended or (stage not in last and now - t0 < SHORT_STAGE)):
+                return  # said already, or a short stage: the command's summary says enough
             last[stage] = now
+            if finished:
+                ended.add(stage)
             rate = (done - done0) / (now - t0) if now > t0 else 0.0
             left = (total - done) / rate if rate > 0 and total > done else 0.0
             eta = f", {_clock(left)} left" if not finished else f", {_clock(now - t0)}"

@@ -57,7 +57,7 @@ def test_no_bars_off_a_terminal_or_when_quiet(
 ) -> None:
     from podsearch.cli import output
 
-    clock = iter([0.0, 1.0, 31.0, 32.0, 40.0, 41.0, 42.0])
+    clock = iter([0.0, 1.0, 31.0, 32.0, 40.0, 40.5, 41.0, 42.0, 43.0, 44.0])
     monkeypatch.setattr("time.monotonic", lambda: next(clock))
     with progress_bars() as progress:  # pytest's stderr is not a terminal
         # No bars, no redraws: a line every LOG_EVERY seconds of a stage and when it ends,
@@ -68,8 +68,11 @@ def test_no_bars_off_a_terminal_or_when_quiet(
         progress("embedding", 310, 1000)  # t=31: a line with the time left
         progress("embedding", 320, 1000)  # t=32: too soon
         progress("embedding", 1000, 1000)  # t=40: done
+        progress("embedding", 1000, 1000)  # t=40.5: said already
         progress("transcribing ep.wav", 30, 60)  # t=41
         progress("transcribing ep.wav", 60, 60)  # t=42
+        progress("reading", 1, 2)  # t=43: a short stage...
+        progress("reading", 2, 2)  # t=44: ...ends without a line
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "embedding: 310/1,000 (9.7/s, 1:11 left)", lines
     assert lines[1] == "embedding: 1,000/1,000 (24.8/s, 0:40)", lines
