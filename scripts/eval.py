@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from podsearch.core.text import fold
 from podsearch.query.rank import search
-from podsearch.query.types import MODES
+from podsearch.query.types import MODES, Filters
 from podsearch.store.index import Index
 
 SLACK = 15.0
@@ -64,7 +64,9 @@ def same_speaker(hit: dict, q: dict) -> bool:
     return name(hit.get("speaker")) in gold
 
 
-def evaluate(index: Index, queries: list[dict], mode: str, top: int) -> dict:
+def evaluate(
+    index: Index, queries: list[dict], mode: str, top: int, boilerplate: bool = False
+) -> dict:
     ranks: dict[str, int | None] = {}
     speakers: dict[str, bool] = {}  # query id -> first correct hit has the gold speaker
     flagged: dict[str, bool] = {}  # negative query id -> flagged "no confident match"
@@ -76,7 +78,14 @@ def evaluate(index: Index, queries: list[dict], mode: str, top: int) -> dict:
         t0 = time.perf_counter()
         # "hybrid-rrf": hybrid with reciprocal rank fusion instead of the weighted default.
         base, _, fusion = mode.partition("-")
-        result = search(index, q["query"], top=top, mode=base, fusion=fusion or "weighted")
+        result = search(
+            index,
+            q["query"],
+            top=top,
+            mode=base,
+            fusion=fusion or "weighted",
+            filters=Filters(include_boilerplate=boilerplate),
+        )
         times.append(time.perf_counter() - t0)
         hits = [h.as_json() for h in result.hits]
         if not q.get("episode"):
@@ -182,13 +191,18 @@ def main() -> int:
     ap.add_argument("--top", type=int, default=10)
     ap.add_argument("--ranks", action="store_true", help="also print each query's rank")
     ap.add_argument("--kinds", action="store_true", help="the per-kind table (first mode)")
+    ap.add_argument(
+        "--include-boilerplate", action="store_true", help="rank boilerplate as other text"
+    )
     ap.add_argument("--save", help="write the per-kind table to this JSON file")
     ap.add_argument("--compare", help="a saved per-kind table to print beside this one")
     a = ap.parse_args()
     queries = [json.loads(line) for line in open(a.queries) if line.strip()]
     index = Index(a.index)
     search(index, "warm up", top=1, mode="hybrid")  # load the model once, outside the timings
-    rows = [evaluate(index, queries, mode, a.top) for mode in a.modes.split(",")]
+    rows = [
+        evaluate(index, queries, mode, a.top, a.include_boilerplate) for mode in a.modes.split(",")
+    ]
     head = f"{'mode':<10} {'R@1':>5} {'R@5':>5} {'R@10':>5} {'MRR@10':>6}  {'conf+':>5} {'neg!':>4}"
     head += f" {'ms/q':>6}  R@5 by kind"
     print(head)
