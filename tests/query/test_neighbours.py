@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 import pytest
 from builders import sentence
 from fakes import FakeEmbedder
