@@ -61,3 +61,42 @@ def encode_all(
     if out is None:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     return out
+
+
+class RememberedQuestions:
+    """An embedder that keeps the vectors of the last ``size`` single texts it encoded: a
+    server's question asked again (the page re-asked with another filter, the next page of
+    hits, a popular question) skips the model (~3 ms of a ~6 ms warm ask). Thread-safe."""
+
+    def __init__(self, inner: Embedder, size: int = 1024) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self.inner = inner
+        self.name = inner.name
+        self.size = size
+        self._kept: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:  # type: ignore[override]
+        return self.inner.dim
+
+    def __getattr__(self, attr: str) -> object:  # wait(), folder, ... of the wrapped one
+        return getattr(self.inner, attr)
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+        if len(texts) != 1:
+            return self.inner.encode(texts, batch_size=batch_size)
+        key = texts[0]
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is not None:
+                self._kept.move_to_end(key)
+                return kept[None, :].copy()
+        vectors = self.inner.encode(texts, batch_size=batch_size)
+        with self._lock:
+            self._kept[key] = vectors[0].copy()
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return vectors

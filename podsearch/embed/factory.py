@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..core.errors import ModelLoadError
-from .base import PRECISIONS, Embedder, EmbedderNotice
+from .base import PRECISIONS, Embedder, EmbedderNotice, RememberedQuestions
 from .names import DEFAULT_MODEL, canonical_model_name
 from .st_backend import SentenceTransformerEmbedder, gpu_requested
 
@@ -58,7 +58,9 @@ def load_query_embedder(name: str | None = None, *, long_lived: bool = False) ->
     exported on first use if the cache has none. When the model cannot be exported (or
     ``PODSEARCH_ONNX=0``), sentence-transformers, with an ``EmbedderNotice`` warning in the
     first case. ``long_lived`` (a server): a session that loads slower and runs faster
-    (``onnx_backend.session_options``).
+    (prepacked weights, spinning threads: ``onnx_backend.session_options``; a warm question
+    embeds in ~2.3 ms instead of ~3.3 ms here) and remembers recent questions
+    (``RememberedQuestions``).
     """
     name = canonical_model_name(name)
     key = (
@@ -70,7 +72,10 @@ def load_query_embedder(name: str | None = None, *, long_lived: bool = False) ->
     with _QUERY_LOCK:
         embedder = _QUERY_EMBEDDERS.get(key)
         if embedder is None:
-            embedder = _QUERY_EMBEDDERS[key] = _make_query_embedder(name, long_lived)
+            embedder = _make_query_embedder(name, long_lived)
+            if long_lived:
+                embedder = RememberedQuestions(embedder)
+            _QUERY_EMBEDDERS[key] = embedder
     return embedder
 
 
@@ -85,7 +90,7 @@ def _make_query_embedder(name: str, long_lived: bool) -> Embedder:
 
     folder = find_export(name)
     if folder is not None:
-        return OnnxEmbedder(folder, name=name, prepack=long_lived)
+        return OnnxEmbedder(folder, name=name, prepack=long_lived, spinning=long_lived)
     fallback = SentenceTransformerEmbedder(name)
     try:
         folder = export_model(name, fallback.load())
@@ -94,7 +99,7 @@ def _make_query_embedder(name: str, long_lived: bool) -> Embedder:
             EmbedderNotice,
             stacklevel=3,
         )
-        return OnnxEmbedder(folder, name=name, prepack=long_lived)
+        return OnnxEmbedder(folder, name=name, prepack=long_lived, spinning=long_lived)
     except OnnxExportError as e:
         warnings.warn(
             f"using sentence-transformers for queries (slower start): {e}",

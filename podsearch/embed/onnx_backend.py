@@ -372,11 +372,11 @@ def session_options(
     spinning: bool = False,
 ) -> Any:
     """onnxruntime options: ``threads`` intra-op threads (default: CPU count, at most 4), no
-    thread spinning unless asked (it burns CPU between runs: right for a bulk job only), and
-    no graph rewriting when loading the already optimised file. ``prepack=False`` skips
-    re-laying out the MatMul weights at load: the session loads in ~15 ms instead of ~70 ms
-    and each run is a few ms slower, the right trade for a process that embeds one
-    question."""
+    thread spinning unless asked (it burns CPU between runs: right for a bulk job or a
+    server only), and no graph rewriting when loading the already optimised file.
+    ``prepack=False`` skips re-laying out the MatMul weights at load: the session loads in
+    ~15 ms instead of ~70 ms and each run is a few ms slower, the right trade for a process
+    that embeds one question."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()

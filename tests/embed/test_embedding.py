@@ -9,7 +9,7 @@ import pytest
 from fakes import FakeEmbedder
 
 from podsearch.core.errors import ModelLoadError
-from podsearch.embed.base import encode_all
+from podsearch.embed.base import RememberedQuestions, encode_all
 from podsearch.embed.factory import load_embedder
 from podsearch.embed.names import DEFAULT_MODEL, canonical_model_name
 
@@ -107,6 +107,33 @@ def test_encode_all_keeps_input_order(fake_embedder: FakeEmbedder, block: int) -
     done = [d for d, _ in progress]
     assert done == sorted(done) and done[-1] == len(TEXTS)
     assert done == [min(len(TEXTS), block * (i + 1)) for i in range(n_blocks)]
+
+
+def test_remembered_questions_skip_the_model_and_stay_bounded(
+    fake_embedder: FakeEmbedder,
+) -> None:
+    calls: list[list[str]] = []
+
+    class Counting:
+        name, dim = fake_embedder.name, fake_embedder.dim
+
+        def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+            calls.append(list(texts))
+            return fake_embedder.encode(texts)
+
+    memo = RememberedQuestions(Counting(), size=2)
+    first = memo.encode(["compost"])
+    first[0, 0] += 1.0  # a caller changing its copy changes nothing kept
+    again = memo.encode(["compost"])
+    assert np.array_equal(again, fake_embedder.encode(["compost"])) and len(calls) == 1
+    memo.encode(["squash"])
+    memo.encode(["beans"])  # the third question: the least recently used one ("compost") goes
+    memo.encode(["squash"])
+    assert len(calls) == 3
+    memo.encode(["compost"])
+    assert len(calls) == 4 and len(memo._kept) == 2
+    memo.encode(["a", "b"])  # a batch is never kept
+    assert calls[-1] == ["a", "b"] and (memo.name, memo.dim) == (fake_embedder.name, 256)
 
 
 def test_encode_all_empty(fake_embedder: FakeEmbedder) -> None:

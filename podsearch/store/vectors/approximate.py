@@ -84,10 +84,17 @@ class FaissIndex(VectorIndex):
 
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
         k = min(k, self.size if allowed is None else len(allowed))
-        selector = None
+        selector = bits = None
         if allowed is not None:
-            selector = faiss.IDSelectorBatch(np.asarray(allowed, np.int64))
+            # A bitmap over all rows: built in ~0.06 ms where IDSelectorBatch's hash set of
+            # 40,000 allowed rows (one speaker of the 309 episodes) took ~2 ms. ``bits`` must
+            # outlive the search: the selector only points at it.
+            mask = np.zeros(self.size, dtype=bool)
+            mask[np.asarray(allowed, np.int64)] = True
+            bits = np.packbits(mask, bitorder="little")
+            selector = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bits))
         scores, ids = self.faiss.search(q, k, params=self._search_params(selector))
+        del bits
         hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
         if allowed is not None and len(hits) < k:
             # The guarantee of a filtered search: only allowed rows, and min(k, allowed) of
