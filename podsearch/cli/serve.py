@@ -29,11 +29,11 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the search page, the JSON API and 'ask --server' with the model and index kept
-    in memory.
+    """Serve the search page and the JSON API, model and index kept in memory.
 
-    Open http://127.0.0.1:8765/ for the page; /docs documents the API (/api/ask, /api/cite,
-    /api/episodes, /api/speakers, /api/similar); GET /health says which index is served."""
+    'ask --server' uses it too. Open http://127.0.0.1:8765/ for the page; /docs documents the
+    API (/api/ask, /api/cite, /api/episodes, /api/speakers, /api/similar); GET /health says
+    which index is served."""
     gc.enable()  # long-running: collect as usual (main() turns it off for start-up)
     index_dir = library(index).path
     with errors(), notices():
@@ -60,8 +60,10 @@ def serve(
 
 
 def mcp(index: IndexOpt = None) -> None:
-    """Serve the library to AI agents over MCP (stdio): tools ask, cite, similar,
-    list_episodes and list_speakers. Configure your MCP client to run 'podsearch mcp'."""
+    """Serve the library to AI agents over MCP (stdio); run by your MCP client.
+
+    Tools: ask, cite, similar, list_episodes and list_speakers. Configure your MCP client to
+    run 'podsearch mcp'."""
     gc.enable()  # long-running
     lib = library(index)
     with errors():

@@ -20,8 +20,10 @@ def similar(
     top: TopOpt = 10,
     as_json: JsonOpt = False,
 ) -> None:
-    """More like this: passages like a hit (its id, as 'ask' shows it), or episodes like an
-    episode (as 'episodes' lists them). Nothing is embedded again."""
+    """More like this: passages like a hit, or episodes like an episode.
+
+    HIT_ID is a hit's id as 'ask' shows it, EPISODE_ID an episode as 'episodes' lists it.
+    Nothing is embedded again."""
     with errors():
         found = library(index).similar(id, top=top)
     if as_json:

@@ -17,7 +17,7 @@ from ..core.models import Episode
 from ..core.version import __version__
 from ..embed.base import Embedder, encode_all
 from ..embed.factory import export_for_queries, load_embedder, load_index_embedder
-from ..episodes.boilerplate import boilerplate_shares
+from ..episodes.boilerplate import EpisodeText, library_shares
 from ..episodes.chunking import ChunkConfig, chunk_episode
 from ..speakers.book import SpeakerBook
 from ..speakers.names import canonicalize_episodes
@@ -30,8 +30,10 @@ from .checkpoints import Checkpoints
 from .edits import apply_edits, load_edits
 from .report import IndexReport, Progress
 from .rows import chapter_at, embed_texts, episode_row, passage_row, turn_rows
+from .sketches import load_shingle_sets
 
 CHECKPOINT_DIR = "embed-cache"
+SHINGLE_DIR = "shingle-cache"  # each episode's boilerplate shingles (``sketches``)
 # Texts embedded between two checkpoints (whole episodes: ~15-30 s of a CPU's work).
 CHECKPOINT_TEXTS = 2048
 
@@ -157,15 +159,17 @@ def commit(
     dim = _dimension(old if reuse_vectors else None, cache, embedder, model_name)
     # One array of the final size, filled in place: the vectors are never held twice.
     all_vectors = np.empty((len(passages_rows) + len(new_rows), dim), dtype=np.float32)
-    if passages_rows:
+    if passages_rows and keep_rows[-1] == len(keep_rows) - 1:  # every old row, in order
+        all_vectors[: len(keep_rows)] = old_vectors[: len(keep_rows)]  # a copy, not a gather
+    elif passages_rows:
         np.take(old_vectors, keep_rows, axis=0, out=all_vectors[: len(passages_rows)])
     for i, r in enumerate(new_rows, len(passages_rows)):
         all_vectors[i] = cache[text_hash(r["embed_text"])]
     passages_rows.extend(new_rows)
     del cache, old_vectors
     episodes_rows = apply_edits(episodes_rows, load_edits(index_dir))
-    _mark_boilerplate(passages_rows, episodes_rows)
     previous = _previous(old, len(keep_rows) if reuse_vectors else 0, episodes_rows)
+    _mark_boilerplate(passages_rows, episodes_rows, old if previous else None, index_dir)
     report.episodes_total = len(episodes_rows)
     report.passages_total = len(passages_rows)
     # The user's choice of vector index sticks; otherwise it follows the library's size.
@@ -270,18 +274,42 @@ def _previous(old: Index | None, kept: int, episodes_rows: list[dict[str, Any]])
     return Previous(old.root, old.manifest, kept, lexical=same_meta)
 
 
-def _mark_boilerplate(passages: list[dict[str, Any]], episodes: list[dict[str, Any]]) -> None:
+def _mark_boilerplate(
+    passages: list[dict[str, Any]],
+    episodes: list[dict[str, Any]],
+    grown: Index | None,
+    index_dir: Path,
+) -> None:
     """Each passage's ``boilerplate``: the share of its text its show repeats across
-    episodes (``episodes.boilerplate``), computed over the whole library on every write,
-    since one more episode can make a show's intro common."""
+    episodes (``episodes.boilerplate``). One more episode can make a show's intro common, so
+    the whole library counts; ``grown``, the previous generation when the new one starts with
+    all its passages, lets unaffected episodes keep their shares (if no show changed)."""
     show = {e["episode_id"]: e.get("podcast") for e in episodes}
-    shares = boilerplate_shares(
-        [p["text"] for p in passages],
-        [p["episode_id"] for p in passages],
-        [show.get(p["episode_id"]) for p in passages],
-    )
-    for p, share in zip(passages, shares.tolist(), strict=True):
-        p["boilerplate"] = round(share, 3)
+    rows: dict[str, list[int]] = {}
+    for i, p in enumerate(passages):
+        rows.setdefault(p["episode_id"], []).append(i)
+    added: set[str] | None = None
+    if grown is not None:
+        before = grown.episode_rows()
+        if all(before[e].get("podcast") == show.get(e) for e in before if e in show):
+            added = set(rows) - set(before)
+    items = [
+        EpisodeText(
+            eid,
+            show.get(eid),
+            [passages[i]["text"] for i in r],
+            shares=None
+            if added is None or eid in added
+            else [passages[i].get("boilerplate") for i in r],
+        )
+        for eid, r in rows.items()
+    ]
+    if added is not None and any(None in (e.shares or ()) for e in items):
+        added = None  # a generation from before shares were kept
+    load_shingle_sets(items, home_dir(index_dir) / SHINGLE_DIR)
+    for eid, shares in library_shares(items, added).items():
+        for i, share in zip(rows[eid], shares.tolist(), strict=True):
+            passages[i]["boilerplate"] = round(share, 3)
 
 
 def _passage_rows(ep: Episode, cfg: ChunkConfig) -> list[dict[str, Any]]:

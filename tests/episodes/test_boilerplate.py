@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from podsearch.episodes.boilerplate import boilerplate_shares
+from podsearch.episodes.boilerplate import EpisodeText, boilerplate_shares, library_shares
 
 INTRO = "Welcome to the Garden Hour, our weekly show on plants and soil. Here is your host."
 ADVERT = "This episode is brought to you by Seedly, use the code GARDEN for ten percent off."
@@ -73,3 +73,51 @@ def test_shapes_and_empty_input() -> None:
     with pytest.raises(ValueError):
         boilerplate_shares(["a"], [], [None])
     assert np.all(boilerplate_shares(*_library(20, show=None)) >= 0)
+
+
+def _episodes(n: int, quote_in: tuple[int, ...] = ()) -> list[EpisodeText]:
+    quote = "the best time to plant a tree was twenty years ago said the old gardener"
+    out = []
+    for i in range(n):
+        texts = [INTRO, _topic(i), ADVERT if i % 2 else _topic(100 + i)]
+        if i in quote_in:
+            texts.append(quote)
+        out.append(EpisodeText(f"ep{i}", "Garden Hour", texts))
+    return out
+
+
+def _full(episodes: list[EpisodeText]) -> dict[str, list[float]]:
+    fresh = [EpisodeText(e.id, e.show, e.texts) for e in episodes]
+    return {k: v.tolist() for k, v in library_shares(fresh).items()}
+
+
+def test_added_episodes_recompute_only_what_they_change() -> None:
+    """Old episodes keep their shares (here deliberately wrong, to see they are kept) unless
+    an added episode flips the status of one of their shingles; the result equals a full
+    computation wherever it is recomputed."""
+    old = _episodes(6, quote_in=(0, 1, 2))  # the quote: in 3 episodes, not boilerplate yet
+    full = _full(old)
+    assert all(v[3] == 0.0 for k, v in full.items() if k in ("ep0", "ep1", "ep2"))
+    for e in old:
+        e.shares = [0.5] * len(e.texts)  # a marker: kept shares stay 0.5
+    more = _episodes(11, quote_in=(10,))
+    added = [more[6], more[8]]  # intro and talk (no advert, no quote): nothing flips
+    got = library_shares(old + added, {"ep6", "ep8"})
+    assert all(got[e.id].tolist() == [0.5] * len(e.texts) for e in old)
+    assert got["ep6"].tolist() == _full(old + added)["ep6"]
+
+    # A fourth episode with the quote makes it boilerplate: the three old ones holding it
+    # are recomputed (and equal a full computation), the others keep their shares.
+    fourth = more[10]
+    got = library_shares(old + added + [fourth], {"ep6", "ep8", "ep10"})
+    want = _full(old + added + [fourth])
+    assert want["ep0"][3] == pytest.approx(1.0)
+    for e in old[:3]:
+        assert got[e.id].tolist() == want[e.id]
+    assert all(got[e.id].tolist() == [0.5] * len(e.texts) for e in old[3:])
+
+
+def test_without_previous_shares_everything_is_computed() -> None:
+    episodes = _episodes(6)
+    got = library_shares(episodes, added={"ep5"})  # no episode has shares: all computed
+    assert {k: v.tolist() for k, v in got.items()} == _full(episodes)

@@ -118,3 +118,49 @@ def test_a_damaged_graph_is_refused_then_built_again_by_rebuild(tmp_path: Path) 
     assert made == [lib.open().manifest["counts"]["passages"]]
     lib.index(FILES)
     assert _answers(lib)
+
+
+def _garden(folder: Path, episodes: range) -> list[Path]:
+    intro = "Welcome to the Garden Hour, our weekly show about plants, soil and compost heaps."
+    files = []
+    for i in episodes:
+        talk = f"In episode {i} we dug trench number {i} and waited {i + 2} weeks to plant."
+        cues = [intro, talk] + (
+            ["A new song: the compost heap blues, sung by all of us."] * (i >= 9)
+        )
+        lines = ["WEBVTT", ""]
+        for n, text in enumerate(cues):  # one speaker a cue: one passage a cue
+            who = "Guest" if n == 1 else "Host"
+            lines += [
+                f"00:00:{10 * n:02d}.000 --> 00:00:{10 * n + 9:02d}.000",
+                f"<v {who}>{text}",
+                "",
+            ]
+        path = folder / f"garden-{i:02d}.vtt"
+        path.write_text("\n".join(lines), encoding="utf-8")
+        files.append(path)
+    return files
+
+
+def _shares(lib: Library) -> dict[str, float]:
+    table = lib.open().passages
+    ids, shares = table.column("passage_id").to_pylist(), table.column("boilerplate").to_pylist()
+    return dict(zip(ids, shares, strict=True))
+
+
+def test_added_episodes_get_the_boilerplate_shares_of_a_fresh_build(tmp_path: Path) -> None:
+    """Shares after additions equal a fresh build's, also when an addition makes text
+    boilerplate (the song, in a fourth episode); each episode's shingles are kept."""
+    shows = tmp_path / "shows"
+    shows.mkdir()
+    first, later = _garden(shows, range(11)), _garden(shows, range(11, 13))
+    grown = Library(tmp_path / "grown", embedder=FakeEmbedder())
+    grown.index(first, show="Garden Hour")
+    assert list(_shares(grown).values()).count(1.0) == 11  # the intro; the song (2 eps) not
+    grown.index(first + later, show="Garden Hour")
+    fresh = Library(tmp_path / "fresh", embedder=FakeEmbedder())
+    fresh.index(first + later, show="Garden Hour")
+    assert _shares(grown) == _shares(fresh)
+    assert list(_shares(fresh).values()).count(1.0) == 13 + 4  # the song is now common
+    cache = grown.open().path.parent / f".{grown.open().path.name}.podsearch" / "shingle-cache"
+    assert len(list(cache.glob("*.npz"))) == 13
