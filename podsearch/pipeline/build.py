@@ -572,7 +572,9 @@ def merge_step(
     n_fresh = len(fresh)
     from .sketches import load_sketches
 
-    groups = group_same_episodes(fresh + stored, load_sketches(fresh + stored, sketch_dir))
+    groups = group_same_episodes(
+        fresh + stored, load_sketches(fresh + stored, sketch_dir), fresh=n_fresh
+    )
     position = {id(ep): i for i, ep in enumerate(fresh + stored)}
     out: list[Episode] = []
     absorbed: set[str] = set()

@@ -414,3 +414,18 @@ def test_episodes_rebuilt_from_stored_rows_group_and_merge(pair) -> None:
     a = merge_episodes([labelled, stored])
     b = merge_episodes([labelled, plain])
     assert [(t.speaker, t.text) for t in a.turns] == [(t.speaker, t.text) for t in b.turns]
+
+
+@pytest.mark.parametrize(("seed", "fresh"), [(1, 1), (2, 3), (3, 5), (4, 40), (5, 0)])
+def test_pairs_with_fresh_sketches_are_the_pairs_of_all_that_involve_them(
+    seed: int, fresh: int
+) -> None:
+    """Both ways (numpy for a few fresh sketches, the sparse product for many) give exactly
+    the pairs of the full search that involve a fresh sketch, in the same order."""
+    sketches = _random_sketches(seed, 40)
+    boilerplate, everything = candidate_pairs(sketches)
+    got_boilerplate, pairs = candidate_pairs(sketches, fresh)
+    assert np.array_equal(boilerplate, got_boilerplate)
+    assert pairs == [(i, j) for i, j in everything if i < fresh]
+    if 0 < fresh <= 5:
+        assert pairs or fresh < 3  # the random library gives the fresh ones some pairs
