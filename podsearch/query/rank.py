@@ -3,8 +3,6 @@ ranking, shaped into hits with a confidence flag."""
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from ..core.text import latin_share
@@ -12,7 +10,7 @@ from ..embed.base import Embedder
 from ..embed.factory import load_query_embedder
 from ..embed.names import check_model, reads_english_only
 from ..store.index import Index
-from ..store.lexical import split_query
+from ..store.lexical import split_query, words_of
 from .filters import allowed_rows, filter_sets, undated_left_out
 from .names import known_speakers, speaker_book, speaker_roles
 from .parse import ParsedQuestion, parse_question
@@ -49,6 +47,10 @@ FUSION_WEIGHT = 0.7
 # (MRR@10 0.762 -> 0.737).
 BOILERPLATE_AT = 0.5
 BOILERPLATE_PENALTY = 0.2
+# BM25 (lexical mode) and rank-fusion scores have no fixed range: there the penalty is this
+# share of the best score of the ranking (0.2 is about 0.4 of a typical correct top score,
+# 0.5, on the fused scale).
+BOILERPLATE_PENALTY_RELATIVE = 0.4
 # An answer often spreads over neighbouring passages (a setup, then the point), and a passage
 # cut from a longer answer can miss the words that make it match. So in hybrid ranking each
 # passage ranks as if its fused score were higher by NEIGHBOUR_WEIGHT times the mean cosine of
@@ -138,7 +140,11 @@ def search(
     else:
         ranked = _fuse(index, parsed.query, vector, dense, lexical, fusion)[:depth]
     lift = vector if mode == "hybrid" and fusion == "weighted" else None
-    ranked = _reorder(index, ranked, lift, demote=not filters.include_boilerplate)
+    # BM25 and rank-fusion scores are on no fixed scale: the penalty is taken of the best.
+    relative = mode == "lexical" or (mode == "hybrid" and fusion == "rrf")
+    ranked = _reorder(
+        index, ranked, lift, demote=not filters.include_boilerplate, relative=relative
+    )
     if mode == "hybrid" and fusion == "rrf" and vector is not None:
         # Rank fusion numbers mean nothing to a reader: show the cosine instead.
         cosine = _cosines(index, vector, dense, [r for r, _ in ranked])
@@ -188,11 +194,17 @@ def search(
 
 
 def _reorder(
-    index: Index, ranked: list[tuple[int, float]], vector: np.ndarray | None, *, demote: bool
+    index: Index,
+    ranked: list[tuple[int, float]],
+    vector: np.ndarray | None,
+    *,
+    demote: bool,
+    relative: bool = False,
 ) -> list[tuple[int, float]]:
     """The ranking ordered by each passage's score plus its neighbours' lift (when ``vector``
     is given, ``NEIGHBOUR_WEIGHT``) minus its boilerplate penalty (when ``demote``,
-    ``BOILERPLATE_PENALTY`` times its share); the scores shown stay as they are."""
+    ``BOILERPLATE_PENALTY`` times its share, or ``BOILERPLATE_PENALTY_RELATIVE`` of the best
+    score times its share when ``relative``); the scores shown stay as they are."""
     if not ranked:
         return ranked
     rows = np.fromiter((r for r, _ in ranked), dtype=np.int64, count=len(ranked))
@@ -205,7 +217,12 @@ def _reorder(
     if demote and len(shares):
         share = shares[rows]
         if (share >= BOILERPLATE_AT).any():
-            key -= np.where(share >= BOILERPLATE_AT, BOILERPLATE_PENALTY * share, 0.0)
+            penalty = (
+                BOILERPLATE_PENALTY_RELATIVE * float(np.abs(key).max())
+                if relative
+                else BOILERPLATE_PENALTY
+            )
+            key -= np.where(share >= BOILERPLATE_AT, penalty * share, 0.0)
             changed = True
     if not changed:
         return ranked
@@ -281,7 +298,7 @@ def _is_confident(hit: Hit, mode: str, fusion: str, query: str, phrase: bool) ->
         return hit.score >= CONFIDENT_COSINE
     _, words = split_query(query)
     stems = {w.lower()[:5] for w in words}
-    text = {w[:5] for w in re.findall(r"\w+", hit.text.lower())}
+    text = {w[:5] for w in words_of(hit.text.lower())}
     return len(stems) >= 2 and len(stems & text) / len(stems) >= CONFIDENT_COVERAGE
 
 

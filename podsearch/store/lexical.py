@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import shutil
+import unicodedata
 import zlib
 from functools import cached_property
 from pathlib import Path
@@ -154,8 +155,9 @@ def split_query(question: str) -> tuple[list[str], list[str]]:
     """(quoted phrases, remaining topic words) of a question."""
     phrases = [p.strip() for p in _PHRASE.findall(question) if p.strip()]
     rest = _PHRASE.sub(" ", question)
-    words = [w for w in re.findall(r"[\w']+", rest) if w.lower().strip("'") not in QUERY_STOPWORDS]
-    return phrases, [w.strip("'") for w in words if w.strip("'")]
+    found = (w.strip("'") for w in words_of(rest, keep="'"))
+    words = [w for w in found if w and w.lower() not in QUERY_STOPWORDS]
+    return phrases, words
 
 
 class LexicalIndex:
@@ -264,6 +266,16 @@ class LexicalIndex:
             return None
 
 
+def words_of(text: str, keep: str = "") -> list[str]:
+    """The words of a text: letters, digits and combining marks (and ``keep``). Python's
+    ``\\w`` leaves out marks, which split Devanagari and other Indic words at their vowel
+    signs ("मैं" came out as "म"), so a quoted Hindi phrase found nothing."""
+    chars = [
+        c if c.isalnum() or c in keep or unicodedata.category(c)[0] == "M" else " " for c in text
+    ]
+    return "".join(chars).split()
+
+
 def _clean(s: str) -> str:
     """Only word characters survive: no query syntax reaches the parser."""
-    return " ".join(re.findall(r"\w+", s.lower()))
+    return " ".join(words_of(s.lower()))

@@ -81,3 +81,14 @@ def test_the_share_is_stored_with_each_passage(library: Library) -> None:
     for text, share in zip(texts, shares, strict=True):
         assert (share >= 0.5) == (text in (INTRO, ADVERT)), (text, share)
     assert index.boilerplate.tolist() == pytest.approx(shares)
+
+
+def test_lexical_scores_are_demoted_in_proportion(library: Library) -> None:
+    """BM25 scores have no fixed scale: the penalty is 0.4 x share of the best score, so
+    repeated text ranks below talk that matches about as well in lexical mode too."""
+    hits = library.ask(QUESTION, top=15, mode="lexical").hits
+    assert not hits[0].boilerplate and any(h.boilerplate for h in hits)
+    best = max(h.score for h in hits)
+    keys = [h.score - (0.4 * best if h.boilerplate else 0.0) for h in hits]
+    assert keys == sorted(keys, reverse=True)
+    assert max(h.score for h in hits if h.boilerplate) > hits[0].score  # it did reorder

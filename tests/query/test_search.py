@@ -10,6 +10,7 @@ import pytest
 from builders import GUEST, HOST, THIRD, hand_contents, timed_turn, unit_vectors, untimed_turn
 from fakes import FakeEmbedder
 
+from podsearch.api import Library
 from podsearch.core.errors import ModelMismatchError
 from podsearch.core.models import Episode
 from podsearch.episodes.chunking import chunk_episode
@@ -614,3 +615,26 @@ def test_context_of_a_grouped_passage_starts_after_its_last_turn(
     attach_context(index, [hit], 1)
     assert [t["text"] for t in hit.context_before or []] == [turns[0].text]
     assert [t["text"] for t in hit.context_after or []] == ["Yeah."]
+
+
+def test_quoted_phrase_in_an_indic_script(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    """Devanagari words hold vowel signs (combining marks): a quoted Hindi phrase finds its
+    passage and nothing else (the marks once split the query's words, so it found nothing)."""
+    hindi = "मैं आज आपको बताता हूँ कि किसानों की आमदनी क्यों नहीं बढ़ती है और क्या करना चाहिए।"
+    other = "मैं कल बाज़ार गया था और वहाँ से सब्ज़ियाँ लेकर आया, फिर घर पर खाना बनाया।"
+    cues = [
+        ("Host", hindi),
+        ("Guest", "We talked about farm incomes in English too."),
+        ("Host", other),
+    ]
+    lines = ["WEBVTT", ""]
+    for n, (who, text) in enumerate(cues):
+        lines += [f"00:00:{10 * n:02d}.000 --> 00:00:{10 * n + 9:02d}.000", f"<v {who}>{text}", ""]
+    (tmp_path / "hindi.vtt").write_text("\n".join(lines), encoding="utf-8")
+    lib = Library(tmp_path / "index", embedder=fake_embedder)
+    lib.index([tmp_path / "hindi.vtt"])
+    for mode in ("hybrid", "lexical"):
+        hits = lib.ask('"किसानों की आमदनी"', mode=mode).hits
+        assert [h.text for h in hits] == [hindi]
+    words = lib.ask("आमदनी", mode="lexical").hits  # an unquoted Hindi word, whole
+    assert [h.text for h in words] == [hindi]
