@@ -234,3 +234,17 @@ def hand_contents(
     }
     vectors = unit_vectors(np.random.default_rng(seed), n_passages, dim)
     return IndexContents(manifest, passages, [dict(e) for e in HAND_EPISODES], turns, vectors)
+
+
+def vtt(cues: list[tuple[str | None, str]], seconds: int = 10) -> str:
+    """A WebVTT file of (speaker or None, text) cues, one every ``seconds`` seconds."""
+    lines = ["WEBVTT", ""]
+    for n, (who, text) in enumerate(cues):
+        start, end = seconds * n, seconds * n + seconds - 1
+        voice = f"<v {who}>" if who else ""
+        lines += [f"{_clock(start)} --> {_clock(end)}", f"{voice}{text}", ""]
+    return "\n".join(lines)
+
+
+def _clock(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.000"

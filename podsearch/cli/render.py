@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..speakers.labels import shown_speaker as who
 from .output import err, escape, out
 
 
@@ -17,16 +18,6 @@ def when(start: float | None, time_precision: str | None) -> str:
     approx = "" if time_precision == EXACT else "≈"
     note = " (estimated)" if time_precision == ESTIMATED else ""
     return approx + format_timestamp(start) + note
-
-
-def who(speaker: str | None, speaker_source: str | None) -> str:
-    """The speaker as shown: never a diarization label as if it were a name, never a guess
-    as if it were a fact."""
-    from ..core.models import INFERRED
-    from ..speakers.labels import display_name
-
-    name = display_name(speaker)
-    return f"{name} (inferred)" if speaker and speaker_source == INFERRED else name
 
 
 def _context(turns: list[dict[str, Any]]) -> None:

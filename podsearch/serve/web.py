@@ -20,6 +20,7 @@ from ..core.errors import InvalidRequestError, PodsearchError
 from ..core.text import format_timestamp
 from ..query.episode import AUDIO_TYPES
 from ..query.types import AskRequest
+from ..speakers.labels import shown_speaker
 from .service import ClientError, query_params
 
 if TYPE_CHECKING:
@@ -46,17 +47,8 @@ def templates() -> Environment:
         loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])
     )
     env.filters["clock"] = clock
-    env.filters["who"] = who
+    env.filters["who"] = shown_speaker
     return env
-
-
-def who(speaker: str | None, speaker_source: str | None) -> str:
-    """The speaker as shown: a diarization label never as a name, a guess marked."""
-    from ..core.models import INFERRED
-    from ..speakers.labels import display_name
-
-    name = display_name(speaker)
-    return f"{name} (inferred)" if speaker and speaker_source == INFERRED else name
 
 
 def clock(seconds: float | None) -> str:

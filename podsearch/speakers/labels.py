@@ -82,3 +82,12 @@ def display_name(name: str | None) -> str:
     if m:
         return f"{plain_label(m.group('label'))} (unnamed, {m.group('episode')})"
     return f"{plain_label(name)} (unnamed)" if is_anonymous_label(name) else name
+
+
+def shown_speaker(speaker: str | None, speaker_source: str | None) -> str:
+    """The speaker as every face shows it: never a diarization label as if it were a name,
+    never a guess as if it were a fact."""
+    from ..core.models import INFERRED
+
+    name = display_name(speaker)
+    return f"{name} (inferred)" if speaker and speaker_source == INFERRED else name

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from builders import vtt
 from fakes import FakeEmbedder
 
 from podsearch.api import Library
@@ -125,19 +126,10 @@ def _garden(folder: Path, episodes: range) -> list[Path]:
     files = []
     for i in episodes:
         talk = f"In episode {i} we dug trench number {i} and waited {i + 2} weeks to plant."
-        cues = [intro, talk] + (
-            ["A new song: the compost heap blues, sung by all of us."] * (i >= 9)
-        )
-        lines = ["WEBVTT", ""]
-        for n, text in enumerate(cues):  # one speaker a cue: one passage a cue
-            who = "Guest" if n == 1 else "Host"
-            lines += [
-                f"00:00:{10 * n:02d}.000 --> 00:00:{10 * n + 9:02d}.000",
-                f"<v {who}>{text}",
-                "",
-            ]
+        song = ["A new song: the compost heap blues, sung by all of us."] * (i >= 9)
+        cues = [("Host", intro), ("Guest", talk)] + [("Host", text) for text in song]
         path = folder / f"garden-{i:02d}.vtt"
-        path.write_text("\n".join(lines), encoding="utf-8")
+        path.write_text(vtt(cues), encoding="utf-8")
         files.append(path)
     return files
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from builders import vtt
 from fakes import FakeEmbedder
 from typer.testing import CliRunner
 
@@ -24,11 +25,7 @@ def _vtt(i: int) -> str:
         f"In episode {i} we dug a compost trench number {i} behind the greenhouse "
         f"and waited {i + 2} weeks before planting squash seedlings there."
     )
-    cues = [("Host", INTRO), ("Guest", talk), ("Host", ADVERT)]
-    lines = ["WEBVTT", ""]
-    for n, (who, text) in enumerate(cues):
-        lines += [f"00:00:{10 * n:02d}.000 --> 00:00:{10 * n + 9:02d}.000", f"<v {who}>{text}", ""]
-    return "\n".join(lines)
+    return vtt([("Host", INTRO), ("Guest", talk), ("Host", ADVERT)])
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from builders import sentence
+from builders import sentence, vtt
 from fakes import FakeEmbedder
 
 from podsearch.api import Library
@@ -16,14 +16,14 @@ from podsearch.query.rank import NEIGHBOUR_WEIGHT
 QUESTIONS = ["compost trench squash", "greenhouse tomato blight", "river water pump", "seed"]
 
 
-def _vtt(rng: random.Random, i: int) -> str:
-    lines = ["WEBVTT", ""]
+def _vtt(rng: random.Random) -> str:
+    cues = []
     for n in range(6):  # alternating speakers: one passage a turn, never merged into one hit
-        who = "Host" if n % 2 == 0 else "Guest"
-        words = rng.choice(QUESTIONS).split()
-        text = f"{sentence(rng, 9)} {' '.join(rng.sample(words, 1))} {sentence(rng, 5)}"
-        lines += [f"00:{n:02d}:00.000 --> 00:{n:02d}:50.000", f"<v {who}>{text}", ""]
-    return "\n".join(lines)
+        word = rng.choice(rng.choice(QUESTIONS).split())
+        cues.append(
+            ("Host" if n % 2 == 0 else "Guest", f"{sentence(rng, 9)} {word} {sentence(rng, 5)}")
+        )
+    return vtt(cues, seconds=60)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
     shows.mkdir()
     rng = random.Random(7)
     for i in range(8):
-        (shows / f"garden-{i:02d}.vtt").write_text(_vtt(rng, i), encoding="utf-8")
+        (shows / f"garden-{i:02d}.vtt").write_text(_vtt(rng), encoding="utf-8")
     lib = Library(root / "index", embedder=FakeEmbedder())
     lib.index([shows], show="Garden Hour")
     return lib

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from builders import GUEST, HOST, THIRD, hand_contents, timed_turn, unit_vectors, untimed_turn
+from builders import (
+    GUEST,
+    HOST,
+    THIRD,
+    hand_contents,
+    timed_turn,
+    unit_vectors,
+    untimed_turn,
+    vtt,
+)
 from fakes import FakeEmbedder
 
 from podsearch.api import Library
@@ -627,10 +636,7 @@ def test_quoted_phrase_in_an_indic_script(tmp_path: Path, fake_embedder: FakeEmb
         ("Guest", "We talked about farm incomes in English too."),
         ("Host", other),
     ]
-    lines = ["WEBVTT", ""]
-    for n, (who, text) in enumerate(cues):
-        lines += [f"00:00:{10 * n:02d}.000 --> 00:00:{10 * n + 9:02d}.000", f"<v {who}>{text}", ""]
-    (tmp_path / "hindi.vtt").write_text("\n".join(lines), encoding="utf-8")
+    (tmp_path / "hindi.vtt").write_text(vtt(cues), encoding="utf-8")
     lib = Library(tmp_path / "index", embedder=fake_embedder)
     lib.index([tmp_path / "hindi.vtt"])
     for mode in ("hybrid", "lexical"):
