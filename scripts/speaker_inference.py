@@ -9,8 +9,9 @@ seeds are: a labelled preview (the first ``--preview`` share of its turns, marke
 an unlabelled, untimed full text (the words alone, a line per sentence). It merges them as
 ``podsearch index`` does and compares, word by word, the speaker given to the text past the
 preview with the episode's own label. Printed for each posterior a speaker must reach to be
-named (``episodes.alignment.INFER_MIN``): words past the preview, the share named, and the
-share of named words that are right.
+named (``episodes.alignment.INFER_MIN``): words past the preview, the share named ("inferred")
+and the share of those that are right, then the same for the guesses ("likely",
+``episodes.alignment.GUESS_MIN``) given to the rest.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from podsearch.core.models import UNTIMED, Episode, Turn
+from podsearch.core.models import LIKELY, UNTIMED, Episode, Turn
 from podsearch.core.text import split_sentences
 from podsearch.episodes import alignment
 from podsearch.episodes.merging import merge_episodes
@@ -47,8 +48,9 @@ def sources(path: Path, preview: float) -> tuple[Episode, Episode, list[str], in
     return head, full, truth, sum(len(t.text.split()) for t in head.turns)
 
 
-def measure(path: Path, preview: float, threshold: float) -> tuple[int, int, int]:
-    """(words past the preview, named, named right) at posterior ``threshold``."""
+def measure(path: Path, preview: float, threshold: float) -> tuple[int, int, int, int, int]:
+    """(words past the preview, inferred, inferred right, guessed "likely", guessed right) at
+    posterior ``threshold``."""
     head, full, truth, skip = sources(path, preview)
     saved = alignment.INFER_MIN
     alignment.INFER_MIN = threshold
@@ -56,12 +58,19 @@ def measure(path: Path, preview: float, threshold: float) -> tuple[int, int, int
         merged = merge_episodes([head, full])
     finally:
         alignment.INFER_MIN = saved
-    words = [t.speaker for t in merged.turns for _ in t.text.split()]
+    words = [(t.speaker, t.speaker_source) for t in merged.turns for _ in t.text.split()]
     if len(words) != len(truth):
         raise SystemExit(f"{path.name}: {len(words)} merged words for {len(truth)}")
     tail = list(zip(words[skip:], truth[skip:], strict=True))
-    named = [(s, t) for s, t in tail if s]
-    return len(tail), len(named), sum(s == t for s, t in named)
+    named = [(s, t) for (s, src), t in tail if s and src != LIKELY]
+    likely = [(s, t) for (s, src), t in tail if s and src == LIKELY]
+    return (
+        len(tail),
+        len(named),
+        sum(s == t for s, t in named),
+        len(likely),
+        sum(s == t for s, t in likely),
+    )
 
 
 def main() -> int:
@@ -74,15 +83,17 @@ def main() -> int:
     if not a.corpus.is_dir():
         print(f"no corpus at {a.corpus}: give --corpus", file=sys.stderr)
         return 2
-    print(f"{'posterior >=':>12} {'words':>8} {'named':>7} {'right':>7}")
+    print(f"{'posterior >=':>12} {'words':>8} {'named':>7} {'right':>7} {'likely':>7} {'right':>7}")
     for threshold in [float(x) for x in a.thresholds.split(",")]:
-        total = named = right = 0
+        sums = [0, 0, 0, 0, 0]
         for name in a.episodes.split(","):
-            t, n, r = measure(a.corpus / f"{name}.mp3.vtt", a.preview, threshold)
-            total, named, right = total + t, named + n, right + r
+            got = measure(a.corpus / f"{name}.mp3.vtt", a.preview, threshold)
+            sums = [x + y for x, y in zip(sums, got, strict=True)]
+        total, named, right, likely, likely_right = sums
         print(
             f"{threshold:>12.2f} {total:>8,} {named / max(total, 1):>7.1%} "
-            f"{right / max(named, 1):>7.1%}"
+            f"{right / max(named, 1):>7.1%} {likely / max(total, 1):>7.1%} "
+            f"{likely_right / max(likely, 1):>7.1%}"
         )
     return 0
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import PassageNotFoundError
-from ..core.models import EXACT, UNTIMED
+from ..core.models import EXACT, LIKELY, UNTIMED
 from ..core.text import format_timestamp
 from ..speakers.labels import is_anonymous_label
 
@@ -233,7 +233,8 @@ def citable_from_rows(passage: dict[str, Any], episode: dict[str, Any]) -> Citab
     return Citable(
         passage_id=passage["passage_id"],
         quote=" ".join((passage.get("text") or "").split()),
-        speaker=passage.get("speaker"),
+        # A guessed speaker is shown as a guess, never cited as the one who said it.
+        speaker=passage.get("speaker") if passage.get("speaker_source") != LIKELY else None,
         start=passage.get("start"),
         end=passage.get("end"),
         time_precision=passage.get("time_precision") or UNTIMED,

@@ -15,8 +15,11 @@ TIME_PRECISIONS = (EXACT, INTERPOLATED, ESTIMATED, UNTIMED)
 # Where a speaker name came from.
 LABELLED = "labelled"  # the source names the speaker for this text
 ALIGNED = "aligned"  # carried over from another source of the same episode
-INFERRED = "inferred"  # guessed from the turn structure
-SPEAKER_SOURCES = (LABELLED, ALIGNED, INFERRED)
+INFERRED = "inferred"  # from the turn structure, with a posterior of at least 0.8
+# The likeliest of the speakers known from the labelled part, for unlabelled text whose
+# speaker is not sure enough to be inferred: shown as a guess, never cited as the speaker.
+LIKELY = "likely"
+SPEAKER_SOURCES = (LABELLED, ALIGNED, INFERRED, LIKELY)
 
 
 def short_hash(*parts: object, length: int = 10) -> str:

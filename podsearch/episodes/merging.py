@@ -30,10 +30,11 @@ source covers text the base lacks (the tail of a truncated base, or a head), tha
 added, with times from the other source if it has them (shifted onto the base's clock) or
 else estimated from the speaking rate measured on the aligned part ("estimated"), and
 speakers from its own labels, or inferred from the structure learned on the aligned part
-("inferred"), or unknown. Where the base has no speaker or time for text the other source
-labels or times, those are carried over ("aligned" speakers, interpolated times). In the
-overlap the base's text wins: it is the text whose times and names the sources give as
-facts, and keeping one text there is what makes every span appear once.
+("inferred"), or given as the likeliest known speaker ("likely", a guess), or unknown.
+Where the base has no speaker or time for text the other source labels or times, those are
+carried over ("aligned" speakers, interpolated times). In the overlap the base's text wins:
+it is the text whose times and names the sources give as facts, and keeping one text there
+is what makes every span appear once.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from ..core.models import (
     INFERRED,
     INTERPOLATED,
     LABELLED,
+    LIKELY,
     UNTIMED,
     Cue,
     Episode,
@@ -60,6 +62,7 @@ from ..core.models import (
 )
 from ..speakers.names import is_anonymous_label, name_similarity, resolve
 from .alignment import (
+    GUESS_MIN,
     Source,
     Unit,
     align,
@@ -598,9 +601,13 @@ def _place_speakers(
         open_turns.add(b.word_unit[tail[0][1]])
     guesses = infer_speakers(texts, observed, train, frozenset(open_turns))
     for unit, j0, _ in extra:
-        spk, _p = guesses[b.word_unit[j0]]
-        unit.speaker = spk
-        unit.speaker_source = INFERRED if spk else None
+        found = guesses[b.word_unit[j0]]
+        if found.speaker:
+            unit.speaker, unit.speaker_source = found.speaker, INFERRED
+        elif found.guess and found.guess_posterior >= GUESS_MIN:
+            unit.speaker, unit.speaker_source = found.guess, LIKELY
+        else:
+            unit.speaker, unit.speaker_source = None, None
 
 
 def _units_to_turns(extra: list[tuple[Unit, int, int]]) -> list[Turn]:

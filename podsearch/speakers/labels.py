@@ -87,7 +87,9 @@ def display_name(name: str | None) -> str:
 def shown_speaker(speaker: str | None, speaker_source: str | None) -> str:
     """The speaker as every face shows it: never a diarization label as if it were a name,
     never a guess as if it were a fact."""
-    from ..core.models import INFERRED
+    from ..core.models import INFERRED, LIKELY
 
     name = display_name(speaker)
+    if speaker and speaker_source == LIKELY:
+        return f"{name}? (likely)"
     return f"{name} (inferred)" if speaker and speaker_source == INFERRED else name

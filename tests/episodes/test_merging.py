@@ -17,6 +17,7 @@ from podsearch.core.models import (
     INFERRED,
     INTERPOLATED,
     LABELLED,
+    LIKELY,
     UNTIMED,
     Cue,
     Episode,
@@ -191,24 +192,27 @@ def test_tail_times_are_estimated_and_increase(pair) -> None:
             assert p.start is not None and p.time_precision == ESTIMATED
 
 
-def test_tail_speakers_are_inferred_or_left_unknown(pair) -> None:
+def test_tail_speakers_are_inferred_guessed_or_left_unknown(pair) -> None:
     labelled, plain, conv = pair
     merged = merge_episodes([labelled, plain])
     truth = {s: spk for spk, sentences in conv for s in sentences}
     tail = merged.turns[len(labelled.turns) :]
-    named = [t for t in tail if t.speaker]
-    assert all(t.speaker_source == INFERRED for t in named)
-    assert all(t.speaker_source is None for t in tail if not t.speaker)
-    assert named, "the question/answer structure should name some speakers"
-    # Inferred speakers are right, checked cue by cue against the conversation.
+    inferred = [t for t in tail if t.speaker_source == INFERRED]
+    likely = [t for t in tail if t.speaker_source == LIKELY]
+    assert all(t.speaker for t in inferred + likely)
+    assert all(t.speaker is None and t.speaker_source is None for t in tail if not t.speaker)
+    assert inferred, "the question/answer structure should name some speakers"
+    # Speakers are checked cue by cue against the conversation: inferred ones are right,
+    # guesses mostly.
     plain_lines = [c.text for c in plain.turns[0].cues]
     original = dict(zip(plain_lines, [s for _, ss in conv for s in ss], strict=True))
-    checked = Counter()
-    for t in named:
-        for cue in t.cues:
-            checked[t.speaker == truth[original[cue.text]]] += 1
-    assert checked[False] <= 0.05 * sum(checked.values())
-    assert sum(checked.values()) >= 10
+    for turns, wrong in ((inferred, 0.05), (likely, 0.35)):
+        checked = Counter()
+        for t in turns:
+            for cue in t.cues:
+                checked[t.speaker == truth[original[cue.text]]] += 1
+        assert checked[False] <= wrong * sum(checked.values())
+    assert sum(len(t.cues) for t in inferred) >= 10
 
 
 def test_times_carry_from_a_timed_unlabelled_source() -> None:
