@@ -12,7 +12,7 @@ phrase). Ranking demotes passages at or above ``DEMOTE_AT`` (``query.rank``); no
 deleted.
 
 Adding episodes does not redo the library (``library_shares``): each episode's set of
-shingles is kept (``pipeline/shingles.py``), the counts per show come from those sets, and
+shingles is kept (``pipeline/sketches.py``), the counts per show come from those sets, and
 only the new episodes and the old ones holding a shingle whose boilerplate status flipped
 get their passages' shares computed again; the others keep theirs.
 """
@@ -45,13 +45,21 @@ class EpisodeText:
 
 
 def passage_shingles(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(hash, passage) of every shingle inside a passage (none spans two), in order."""
+    """(hash, passage) of every shingle inside a passage (none spans two), sorted by hash:
+    the episode's distinct shingles are then read off without sorting again."""
     words = [tokens(t) for t in texts]
     lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
     passage_of = np.repeat(np.arange(len(words), dtype=np.int32), lengths)
     hashes = shingle_hashes(token_ids(list(chain.from_iterable(words))))
     inside = passage_of[: len(hashes)] == passage_of[SHINGLE - 1 :]
-    return hashes[inside], passage_of[: len(hashes)][inside]
+    hashes, owner = hashes[inside], passage_of[: len(hashes)][inside]
+    order = np.argsort(hashes, kind="stable")
+    return hashes[order], owner[order]
+
+
+def _distinct(hashes: np.ndarray) -> np.ndarray:
+    """The distinct values of a sorted array."""
+    return hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))] if len(hashes) else hashes
 
 
 def _limit(episodes: int) -> int:
@@ -77,7 +85,7 @@ def library_shares(
         by_show.setdefault(e.show or None, []).append(e)
     out: dict[str, np.ndarray] = {}
     for group in by_show.values():
-        sets = {e.id: np.unique(_shingles(e)[0]) for e in group}
+        sets = {e.id: _distinct(_shingles(e)[0]) for e in group}
         keys, counts = np.unique(np.concatenate(list(sets.values())), return_counts=True)
         boilerplate = counts > _limit(len(group))
         redo = _to_redo(group, sets, keys, counts, boilerplate, added)

@@ -120,7 +120,7 @@ def load_shingle_sets(episodes: list[EpisodeText], folder: Path | None) -> None:
         return
     used = set()
     for e in episodes:
-        h = hashlib.blake2b(FORMAT + b"-passage-shingles", digest_size=20)
+        h = hashlib.blake2b(FORMAT + b"-passage-shingles-sorted", digest_size=20)
         for text in e.texts:
             h.update(text.encode("utf-8", "surrogatepass"))
             h.update(b"\x00")
@@ -143,4 +143,6 @@ def _read_shingles(path: Path, passages: int) -> tuple[np.ndarray, np.ndarray] |
         return None
     if len(owner) and not (owner.min() >= 0 and owner.max() < passages):
         return None
+    if len(hashes) and not (hashes[1:] >= hashes[:-1]).all():
+        return None  # written before they were kept sorted
     return hashes, owner.astype(np.int64)
