@@ -60,7 +60,7 @@ class Index:
         self._columns: dict[str, list[str]] = {}
         self._lists: dict[str, dict[str, list[Any]]] = {}  # filled by preload()
         self._episode_rows: dict[str, dict[str, Any]] | None = None  # filled by preload()
-        self._columns_cache: dict[str, list[Any]] = {}
+        self._columns_cache: dict[str, Any] = {}
         try:
             self.manifest: dict[str, Any] = json.loads((self.root / MANIFEST).read_text())
         except (OSError, ValueError) as e:  # ValueError: bad JSON, bad UTF-8
@@ -268,12 +268,15 @@ class Index:
         filters test, once per value instead of once per row."""
         if self._lookup is not None and column in ("episode_id", "speaker"):
             return self._lookup.coded(column)
-        values: dict[Any, int] = {}
-        codes = [
-            -1 if v is None else values.setdefault(v, len(values))
-            for v in self.passage_column(column)
-        ]
-        return list(values), np.asarray(codes, dtype=np.int32)
+        key = f"codes:{column}"  # kept: a generation never changes (every ask reads them)
+        if key not in self._columns_cache:
+            values: dict[Any, int] = {}
+            codes = [
+                -1 if v is None else values.setdefault(v, len(values))
+                for v in self.passage_column(column)
+            ]
+            self._columns_cache[key] = (list(values), np.asarray(codes, dtype=np.int32))
+        return self._columns_cache[key]
 
     @cached_property
     def boilerplate(self) -> np.ndarray:
