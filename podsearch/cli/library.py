@@ -400,8 +400,9 @@ def speakers(ctx: typer.Context, index: IndexOpt = None, as_json: JsonOpt = Fals
     for s in items:
         name = escape(render.who(s["speaker"], None))
         aliases = f"  [dim]aka {escape(', '.join(s['aliases']))}[/dim]" if s["aliases"] else ""
+        guessed = f" ({s['guessed']} guessed)" if s.get("guessed") else ""
         out.print(
-            f"[bold]{name}[/bold]  {s['turns']} turns, {s['passages']} passages in "
+            f"[bold]{name}[/bold]  {s['turns']} turns, {s['passages']} passages{guessed} in "
             f"{s['episodes']} episode(s){aliases}"
         )
         out.print(f"    [dim]“{escape(s['sample'])}”[/dim]")

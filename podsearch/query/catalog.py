@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..core.models import LIKELY
 from ..core.text import fold
 from ..ingest.files import file_hash
 from ..speakers.labels import base_label, is_anonymous_label
@@ -43,30 +44,47 @@ def list_episodes(index: Index) -> list[dict[str, Any]]:
 def list_speakers(index: Index) -> list[dict[str, Any]]:
     """Every speaker of the index, most turns first: name, whether it is an anonymous
     label, aliases (other labels the sources used for them, and the user's), turn, passage
-    and episode counts and a sample line."""
+    and episode counts (``guessed``: the passages only guessed to be theirs, ``likely``) and a
+    sample line (never a guessed one)."""
     book = speaker_book(index)
     present = set(index.columns(TURNS))
-    cols = ["episode_id", "speaker", "text"] + (["label"] if "label" in present else [])
-    turns = index.read_table(TURNS, columns=cols).to_pydict()
+    cols = ["episode_id", "speaker", "speaker_source", "text"]
+    turns = index.read_table(TURNS, columns=cols + ["label"] * ("label" in present)).to_pydict()
     labels = turns.get("label") or turns["speaker"]
     stats: dict[str, dict[str, Any]] = {}
-    for eid, spk, label, text in zip(
-        turns["episode_id"], turns["speaker"], labels, turns["text"], strict=True
+    for eid, spk, source, label, text in zip(
+        turns["episode_id"],
+        turns["speaker"],
+        turns["speaker_source"],
+        labels,
+        turns["text"],
+        strict=True,
     ):
         if not spk:
             continue
         s = stats.setdefault(
-            spk, {"turns": 0, "episodes": set(), "labels": {}, "sample": "", "passages": 0}
+            spk,
+            {
+                "turns": 0,
+                "episodes": set(),
+                "labels": {},
+                "sample": "",
+                "passages": 0,
+                "guessed": 0,
+            },
         )
         s["turns"] += 1
         s["episodes"].add(eid)
         if label and fold(label) not in (fold(spk), fold(base_label(spk))):
             s["labels"][label] = None
-        if len(text.split()) > len(s["sample"].split()) and len(s["sample"].split()) < 12:
+        short = len(s["sample"].split()) < 12
+        if source != LIKELY and len(text.split()) > len(s["sample"].split()) and short:
             s["sample"] = text if len(text) <= 160 else text[:160].rsplit(" ", 1)[0] + "…"
-    for spk in index.read_table(PASSAGES, columns=["speaker"]).column(0).to_pylist():
+    rows = index.read_table(PASSAGES, columns=["speaker", "speaker_source"]).to_pydict()
+    for spk, source in zip(rows["speaker"], rows["speaker_source"], strict=True):
         if spk in stats:
             stats[spk]["passages"] += 1
+            stats[spk]["guessed"] += source == LIKELY
     items = []
     for name, s in stats.items():
         recorded = book.aliases_of(name) if book else []
@@ -78,6 +96,7 @@ def list_speakers(index: Index) -> list[dict[str, Any]]:
                 "aliases": aliases,
                 "turns": s["turns"],
                 "passages": s["passages"],
+                "guessed": s["guessed"],
                 "episodes": len(s["episodes"]),
                 "sample": s["sample"],
             }

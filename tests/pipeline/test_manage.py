@@ -79,6 +79,39 @@ def test_the_two_seeds_become_one_episode(tmp_path: Path, seeds: Path) -> None:
     assert len(texts) == len(set(texts))  # no span indexed twice
 
 
+def test_guessed_speakers_are_shown_as_guesses_and_never_cited(tmp_path: Path, seeds: Path) -> None:
+    """Text only the unlabelled seed holds may carry the likeliest known speaker: marked
+    "likely" in JSON, "Name? (likely)" in text, counted apart by 'speakers', never cited."""
+    index = tmp_path / "idx"
+    assert invoke("index", seeds, "--index", index, "--model", "fake").exit_code == 0
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(index / "passages.parquet").to_pylist()
+    guessed = [r for r in rows if r["speaker_source"] == "likely"]
+    assert guessed and all(r["speaker"] for r in guessed)
+    speakers = json.loads(invoke("speakers", "--index", index, "--json").stdout)
+    assert sum(s["guessed"] for s in speakers) == len(guessed)
+    assert all(s["sample"] not in {r["text"] for r in guessed} for s in speakers)
+    pid = guessed[0]["passage_id"]
+    cited = invoke("cite", pid, "--index", index, "--format", "markdown")
+    assert cited.exit_code == 0, cited.output
+    assert guessed[0]["speaker"] not in cited.stdout  # a guess is not an attribution
+    labelled = next(r for r in rows if r["speaker_source"] == "labelled" and r["speaker"])
+    assert (
+        labelled["speaker"]
+        in invoke("cite", labelled["passage_id"], "--index", index, "--format", "markdown").stdout
+    )
+    shown = invoke(
+        "ask",
+        f'"{" ".join(guessed[0]["text"].split()[:6])}"',
+        "--index",
+        index,
+        "--mode",
+        "lexical",
+    )
+    assert f"{guessed[0]['speaker']}? (likely)" in shown.stdout
+
+
 def test_changing_one_source_keeps_the_other(tmp_path: Path, seeds: Path) -> None:
     index = tmp_path / "idx"
     invoke("index", seeds, "--index", index, "--model", "fake")
