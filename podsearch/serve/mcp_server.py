@@ -29,7 +29,9 @@ INSTRUCTIONS = (
     "episode, show, date, time, a link and a ready citation); 'cite' styles citations of "
     "quotes by their passage_id; 'similar' finds passages like a passage or episodes like "
     "an episode; 'list_episodes' and 'list_speakers' say what the library holds (use their "
-    "names and ids as filters)."
+    "names and ids as filters). A quote's speaker_source says how its speaker is known: "
+    "labelled or aligned (the transcript says), inferred (from the conversation's turns), "
+    "likely (a guess, right about 4 times in 5: say so when quoting), or null (unknown)."
 )
 
 
@@ -40,6 +42,7 @@ def hit_json(hit: Hit, link: str | None) -> dict[str, Any]:
         "passage_id": hit.passage_id,
         "quote": hit.text,
         "speaker": hit.speaker,
+        "speaker_source": hit.speaker_source,
         "episode_id": hit.episode_id,
         "episode": hit.episode_title,
         "podcast": hit.podcast,

@@ -76,6 +76,7 @@ def test_ask_cite_similar_and_lists(library_index: Path) -> None:
     assert [h["passage_id"] for h in asked["hits"]] == [h.passage_id for h in local.hits]
     hit = asked["hits"][0]
     assert hit["quote"] == local.hits[0].text and hit["speaker"] == local.hits[0].speaker
+    assert hit["speaker_source"] == local.hits[0].speaker_source  # how sure the speaker is
     assert hit["episode"] == local.hits[0].episode_title
     assert hit["start"] == local.hits[0].start and hit["time"]
     assert hit["citation"]["reference"] == local.hits[0].citation["reference"]
