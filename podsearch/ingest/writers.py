@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 
 from ..core.errors import InvalidRequestError, PodsearchError
-from ..core.models import Episode
+from ..core.models import LIKELY, Episode
 
 FORMATS = ("vtt", "srt", "json")
 LINE_WORDS = 14
@@ -30,8 +30,11 @@ def captions(ep: Episode) -> list[Caption]:
     out: list[Caption] = []
     for turn in ep.turns:
         cues = turn.cues or []
+        # A voice tag states who speaks: a guessed speaker is left out (JSON keeps it, with
+        # its speaker_source).
+        speaker = turn.speaker if turn.speaker_source != LIKELY else None
         if not cues and turn.start is not None:
-            out.append(Caption(turn.start, turn.end or turn.start, turn.speaker, turn.text))
+            out.append(Caption(turn.start, turn.end or turn.start, speaker, turn.text))
             continue
         words: list[str] = []
         start: float | None = None
@@ -44,10 +47,10 @@ def captions(ep: Episode) -> list[Caption]:
             words.extend(cue.text.split())
             end = cue.end if cue.end is not None else cue.start
             if len(words) >= LINE_WORDS or cue.text.rstrip().endswith((".", "?", "!")):
-                out.append(Caption(start, end, turn.speaker, " ".join(words)))
+                out.append(Caption(start, end, speaker, " ".join(words)))
                 words, start = [], None
         if words and start is not None and end is not None:
-            out.append(Caption(start, end, turn.speaker, " ".join(words)))
+            out.append(Caption(start, end, speaker, " ".join(words)))
     return out
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from podsearch.core.errors import InvalidRequestError, PodsearchError
-from podsearch.core.models import EXACT, Cue, Episode, Turn
+from podsearch.core.models import EXACT, LIKELY, Cue, Episode, Turn
 from podsearch.ingest.readers import read_text
 from podsearch.ingest.writers import LINE_WORDS, captions, write_transcript
 
@@ -56,3 +56,15 @@ def test_untimed_episodes_and_unknown_formats_are_refused() -> None:
     assert json.loads(write_transcript(untimed, "json"))["turns"][0]["start"] is None
     with pytest.raises(InvalidRequestError):
         write_transcript(untimed, "docx")
+
+
+@pytest.mark.parametrize("fmt", ["vtt", "srt"])
+def test_a_guessed_speaker_is_no_voice_tag(fmt: str) -> None:
+    """Caption formats state who speaks: a guess (speaker_source 'likely') is left out there;
+    JSON keeps it with its source."""
+    ep = _episode()
+    ep.turns[1].speaker_source = LIKELY
+    text = write_transcript(ep, fmt)
+    assert "Ada" in text and "Bo" not in text
+    doc = json.loads(write_transcript(ep, "json"))
+    assert (doc["turns"][1]["speaker"], doc["turns"][1]["speaker_source"]) == ("Bo", LIKELY)
