@@ -64,7 +64,7 @@ class IndexContents:
     manifest: dict[str, Any]
     passages: list[dict[str, Any]]
     episodes: list[dict[str, Any]]
-    turns: list[dict[str, Any]]
+    turns: Any  # a list of rows, or a pyarrow Table of them in the turns schema
     vectors: np.ndarray
     extra_files: dict[str, bytes] = field(default_factory=dict)
     previous: Previous | None = None
@@ -128,7 +128,8 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
         sch = schemas()
         pq.write_table(table(contents.passages, sch[PASSAGES]), tmp / PASSAGES)
         pq.write_table(table(contents.episodes, sch[EPISODES]), tmp / EPISODES)
-        pq.write_table(table(contents.turns, sch[TURNS]), tmp / TURNS)
+        turns = contents.turns  # rows, or an Arrow table of them (kept turns, cues and all)
+        pq.write_table(table(turns, sch[TURNS]) if isinstance(turns, list) else turns, tmp / TURNS)
         dim = int(contents.manifest["model"]["dimension"])
         vectors = _vector_index(contents, vector_index, dim)
         entry = vectors.save(tmp)

@@ -156,3 +156,37 @@ def test_added_episodes_get_the_boilerplate_shares_of_a_fresh_build(tmp_path: Pa
     assert list(_shares(fresh).values()).count(1.0) == 13 + 4  # the song is now common
     cache = grown.open().path.parent / f".{grown.open().path.name}.podsearch" / "shingle-cache"
     assert len(list(cache.glob("*.npz"))) == 13
+
+
+def test_kept_turns_stay_arrow_and_older_tables_are_brought_to_the_schema(
+    tmp_path: Path,
+) -> None:
+    """Turns of kept episodes go from the old generation's table to the new one without a
+    round trip through Python (cues and all); an older table lacking a column is completed."""
+    import pyarrow as pa
+
+    from podsearch.pipeline.commit import _all_turns, _kept_turns
+    from podsearch.store.layout import TURNS
+    from podsearch.store.tables import schemas
+
+    lib = Library(tmp_path / "lib", embedder=FakeEmbedder())
+    lib.index(FILES)
+    index = lib.open()
+    episodes = sorted(set(index.turns.column("episode_id").to_pylist()))
+    kept = _kept_turns(index, set(episodes[:1]))
+    assert kept.schema == schemas()[TURNS]
+    assert set(kept.column("episode_id").to_pylist()) == {episodes[0]}
+    assert kept.to_pylist() == [
+        r for r in index.turns.to_pylist() if r["episode_id"] == episodes[0]
+    ]
+    assert _kept_turns(index, set()).num_rows == 0
+    both = _all_turns(kept, [dict(kept.to_pylist()[0], episode_id="new")])
+    assert both.num_rows == kept.num_rows + 1 and both.column("episode_id")[-1].as_py() == "new"
+
+    class Older:  # a generation written before the turns table had its last column
+        turns = index.turns.drop_columns([index.turns.column_names[-1]])
+
+    completed = _kept_turns(Older(), set(episodes))  # type: ignore[arg-type]
+    assert completed.schema == schemas()[TURNS] and completed.num_rows == index.turns.num_rows
+    assert completed.column(completed.num_columns - 1).null_count == completed.num_rows
+    assert isinstance(completed, pa.Table)
