@@ -34,31 +34,41 @@ COLUMNS = ("passage_id", *CODED, *NUMBERS, "text")
 _INTS = {"turn_index", "word_offset"}
 
 
-def write_lookup(
-    folder: Path, passages: list[dict[str, Any]], episodes: list[dict[str, Any]]
-) -> None:
-    """Write ``lookup/`` for these passage and episode rows into ``folder``."""
+def write_lookup(folder: Path, passages: Any, episodes: list[dict[str, Any]]) -> None:
+    """Write ``lookup/`` into ``folder`` from the passages table (the pyarrow Table written as
+    ``passages.parquet``: column by column, no Python loop over rows) and the episode rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     folder.mkdir(parents=True, exist_ok=True)
-    values: dict[str, dict[str, int]] = {c: {} for c in CODED}
-    codes = np.full((len(passages), len(CODED)), -1, dtype=np.int32)
-    numbers = np.full((len(passages), len(NUMBERS)), np.nan, dtype=np.float64)
-    for i, p in enumerate(passages):
-        for j, c in enumerate(CODED):
-            v = p.get(c)
-            if v is not None:
-                codes[i, j] = values[c].setdefault(v, len(values[c]))
-        for j, c in enumerate(NUMBERS):
-            if p.get(c) is not None:
-                numbers[i, j] = p[c]
-    blobs = [p["text"].encode("utf-8") for p in passages]
-    offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(b) for b in blobs])
-    (folder / "text.bin").write_bytes(b"".join(blobs))
+    n = passages.num_rows
+    values: dict[str, list[Any]] = {}
+    codes = np.full((n, len(CODED)), -1, dtype=np.int32)
+    for j, c in enumerate(CODED):
+        # Values in order of first appearance; -1 for null.
+        encoded = pc.dictionary_encode(passages.column(c)).combine_chunks()
+        values[c] = encoded.dictionary.to_pylist()
+        codes[:, j] = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    numbers = np.full((n, len(NUMBERS)), np.nan, dtype=np.float64)
+    for j, c in enumerate(NUMBERS):
+        column = pc.cast(passages.column(c), pa.float64())
+        numbers[:, j] = column.to_numpy(zero_copy_only=False)  # null: NaN
+    # The texts as Arrow holds them: UTF-8 bytes back to back, and where each one starts.
+    text = passages.column("text").combine_chunks().cast(pa.large_string())
+    _, starts, data = text.buffers()
+    ends = (
+        np.frombuffer(starts, dtype=np.int64)[text.offset : text.offset + n + 1]
+        if n and starts is not None
+        else np.zeros(1, dtype=np.int64)
+    )
+    offsets = ends - ends[0]
+    blob = data.to_pybytes()[ends[0] : ends[-1]] if data is not None else b""
+    (folder / "text.bin").write_bytes(blob)
     np.save(folder / "text_offsets.npy", offsets)
     np.save(folder / "codes.npy", codes)
     np.save(folder / "numbers.npy", numbers)
-    meta = {"passage_id": [p["passage_id"] for p in passages]}
-    meta |= {c: list(values[c]) for c in CODED}
+    meta = {"passage_id": passages.column("passage_id").to_pylist()}
+    meta |= {c: values[c] for c in CODED}
     (folder / "meta.json").write_text(dumps(meta, ensure_ascii=False))
     (folder / "episodes.json").write_text(dumps(episodes, ensure_ascii=False))
 

@@ -126,7 +126,8 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
     tmp.mkdir()
     try:
         sch = schemas()
-        pq.write_table(table(contents.passages, sch[PASSAGES]), tmp / PASSAGES)
+        passages = table(contents.passages, sch[PASSAGES])
+        pq.write_table(passages, tmp / PASSAGES)
         pq.write_table(table(contents.episodes, sch[EPISODES]), tmp / EPISODES)
         turns = contents.turns  # rows, or an Arrow table of them (kept turns, cues and all)
         pq.write_table(table(turns, sch[TURNS]) if isinstance(turns, list) else turns, tmp / TURNS)
@@ -143,7 +144,7 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
         )
         names = sch[EPISODES].names  # as the table has them: every column, nulls too
         episodes = [{n: row.get(n) for n in names} for row in contents.episodes]
-        write_lookup(tmp / LOOKUP_DIR, contents.passages, episodes)
+        write_lookup(tmp / LOOKUP_DIR, passages, episodes)
         for name, data in contents.extra_files.items():
             (tmp / name).write_bytes(data)
         manifest = dict(contents.manifest)

@@ -150,6 +150,8 @@ def test_lookup_gives_the_rows_of_the_tables(tmp_path: Path) -> None:
     rows = [0, 4, 5, 6, 49, 4]
     expected = [{k: table[r].get(k) for k in COLUMNS} for r in rows]
     assert index.take(rows) == expected
+    everything = [{k: row.get(k) for k in COLUMNS} for row in table]
+    assert index.take(range(len(table))) == everything  # every row and column, written by Arrow
     assert index.take([4], ["text", "speaker"]) == [
         {"text": "Ünïcode — “quoted” 😀", "speaker": "Bo"}
     ]
