@@ -90,3 +90,14 @@ def latin_share(text: str) -> float:
         return 1.0
     latin = sum(1 for c in letters if c.isascii() or "LATIN" in unicodedata.name(c, ""))
     return latin / len(letters)
+
+
+_TAG_QUESTION = re.compile(
+    r"(?:^|[,;]\s*)(?:right|you know|no|yeah|huh|okay|ok|correct|isn'?t it)\W*$", re.I
+)
+
+
+def is_question(text: str) -> bool:
+    """Whether a line ends with a real question mark (not a tag like ", right?")."""
+    t = text.rstrip(" \"'”’)")
+    return t.endswith("?") and not _TAG_QUESTION.search(t[:-1] + " ")

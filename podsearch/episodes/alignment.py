@@ -22,7 +22,7 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from ..core.models import EXACT, UNTIMED, Episode
-from ..core.text import split_sentences
+from ..core.text import is_question, split_sentences
 
 _TOKEN = re.compile(r"[^\W_]+")
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
@@ -303,17 +303,6 @@ def exact_anchors(pairs: list[tuple[int, int]], src_a: Source) -> list[tuple[int
 
 
 # "..., right?" and "..., you know?" end statements, not questions.
-_TAG_QUESTION = re.compile(
-    r"(?:^|[,;]\s*)(?:right|you know|no|yeah|huh|okay|ok|correct|isn'?t it)\W*$", re.I
-)
-
-
-def is_question(text: str) -> bool:
-    """Whether a line ends with a real question mark (not a tag like ", right?")."""
-    t = text.rstrip(" \"'”’)")
-    return t.endswith("?") and not _TAG_QUESTION.search(t[:-1] + " ")
-
-
 # Speaker inference over the units of an unlabelled source -----------------------------------
 
 OTHER = "\x00other"  # the state "someone not seen in the labelled part"

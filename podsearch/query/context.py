@@ -1,9 +1,11 @@
-"""Turns around a hit (``--context N``) and hits ordered by episode (``--group episode``)."""
+"""Turns around a hit (``--context N``), the answer after a hit that is a question, and hits
+ordered by episode (``--group episode``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..core.text import is_question
 from ..store.index import Index
 from .types import Hit
 
@@ -27,6 +29,26 @@ def attach_context(index: Index, hits: list[Hit], n: int) -> None:
         after = [episode_turns.get(i) for i in range(last + 1, last + n + 1)]
         h.context_before = [{k: t[k] for k in keys} for t in before if t]
         h.context_after = [{k: t[k] for k in keys} for t in after if t]
+
+
+ANSWER_KEYS = ("speaker", "speaker_source", "start", "end", "time_precision", "text")
+
+
+def attach_answers(index: Index, hits: list[Hit], last_rows: list[int]) -> None:
+    """Give each hit that is a question (an interviewer asking what the user asked) the
+    passage that answers it: the next passage of its episode when another speaker's turn
+    starts there, as ``context_after``. ``last_rows[i]``: the last passage row of hit i.
+    Read from the passage lookup (no turns table: a cold ``ask`` stays light)."""
+    asked = [(h, r + 1) for h, r in zip(hits, last_rows, strict=True) if is_question(h.text)]
+    n = int(index.manifest.get("counts", {}).get("passages", 0))
+    asked = [(h, r) for h, r in asked if r < n and not h.context_after]
+    if not asked:
+        return
+    rows = index.take([r for _, r in asked], ["episode_id", "turn_index", *ANSWER_KEYS])
+    for (h, _), row in zip(asked, rows, strict=True):
+        other = row["speaker"] is None or row["speaker"] != h.speaker
+        if row["episode_id"] == h.episode_id and row["turn_index"] != h.turn_index and other:
+            h.context_after = [{k: row[k] for k in ANSWER_KEYS}]
 
 
 def _last_turn(hit: Hit, turns: dict[int, dict[str, Any]]) -> int:

@@ -11,6 +11,7 @@ from ..embed.factory import load_query_embedder
 from ..embed.names import check_model, reads_english_only
 from ..store.index import Index
 from ..store.lexical import split_query, words_of
+from .context import attach_answers
 from .filters import allowed_rows, filter_sets, undated_left_out
 from .names import known_speakers, speaker_book, speaker_roles
 from .parse import ParsedQuestion, parse_question
@@ -183,6 +184,7 @@ def search(
             break
     for i, h in enumerate(hits, 1):
         h.rank = i
+    attach_answers(index, hits, [hi for _, hi in spans])
     return AskResult(
         question=question,
         query=parsed.query,

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from podsearch.cli.app import app
+from podsearch.core.text import is_question
 from podsearch.ingest.files import sample_paths
 from podsearch.store.layout import home_dir, writer_lock
 
@@ -110,6 +111,24 @@ def test_guessed_speakers_are_shown_as_guesses_and_never_cited(tmp_path: Path, s
         "lexical",
     )
     assert f"{guessed[0]['speaker']}? (likely)" in shown.stdout
+
+
+def test_a_hit_that_is_a_question_comes_with_its_answer(tmp_path: Path, seeds: Path) -> None:
+    """The host's question matched the user's: the passage after it, another speaker's turn,
+    is given as its context_after (JSON) and printed under it; other hits get none."""
+    index = tmp_path / "idx"
+    assert invoke("index", seeds, "--index", index, "--model", "fake").exit_code == 0
+    phrase = '"what do you hope to get out of this in terms of open source"'
+    hits = ask_json(index, phrase, "--mode", "lexical")
+    assert hits and is_question(hits[0]["text"])
+    (answer,) = hits[0]["context_after"]
+    assert answer["text"].startswith("Yeah, I mean, I'm excited")
+    assert answer["speaker"] != hits[0]["speaker"] and answer["start"] > hits[0]["start"]
+    plain = ask_json(index, '"tie down everybody"', "--mode", "lexical")
+    assert plain and not any(is_question(h["text"]) for h in plain)  # ", right?" is no question
+    assert all("context_after" not in h for h in plain)  # absent unless there is one
+    shown = invoke("ask", phrase, "--index", index, "--mode", "lexical").stdout
+    assert "Yeah, I mean, I'm excited" in shown
 
 
 def test_changing_one_source_keeps_the_other(tmp_path: Path, seeds: Path) -> None:
