@@ -37,16 +37,22 @@ ANSWER_KEYS = ("speaker", "speaker_source", "start", "end", "time_precision", "t
 def attach_answers(index: Index, hits: list[Hit], last_rows: list[int]) -> None:
     """Give each hit that is a question (an interviewer asking what the user asked) the
     passage that answers it: the next passage of its episode when another speaker's turn
-    starts there, as ``context_after``. ``last_rows[i]``: the last passage row of hit i.
+    starts there and it is no hit of its own, as ``context_after``. ``last_rows[i]``: the
+    last passage row of hit i.
     Read from the passage lookup (no turns table: a cold ``ask`` stays light)."""
     asked = [(h, r + 1) for h, r in zip(hits, last_rows, strict=True) if is_question(h.text)]
     n = int(index.manifest.get("counts", {}).get("passages", 0))
     asked = [(h, r) for h, r in asked if r < n and not h.context_after]
     if not asked:
         return
-    rows = index.take([r for _, r in asked], ["episode_id", "turn_index", *ANSWER_KEYS])
+    rows = index.take(
+        [r for _, r in asked], ["passage_id", "episode_id", "turn_index", *ANSWER_KEYS]
+    )
+    shown = {p for h in hits for p in (h.passage_ids or [h.passage_id])}
     for (h, _), row in zip(asked, rows, strict=True):
         other = row["speaker"] is None or row["speaker"] != h.speaker
+        if row["passage_id"] in shown:
+            continue  # the answer is a hit of its own
         if row["episode_id"] == h.episode_id and row["turn_index"] != h.turn_index and other:
             h.context_after = [{k: row[k] for k in ANSWER_KEYS}]
 

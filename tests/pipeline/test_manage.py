@@ -129,6 +129,21 @@ def test_a_hit_that_is_a_question_comes_with_its_answer(tmp_path: Path, seeds: P
     assert all("context_after" not in h for h in plain)  # absent unless there is one
     shown = invoke("ask", phrase, "--index", index, "--mode", "lexical").stdout
     assert "Yeah, I mean, I'm excited" in shown
+    # When the answer is a hit of its own it is not repeated under the question.
+    from podsearch.api import Library
+    from podsearch.query.context import attach_answers
+
+    library = Library(index)
+    opened = library.open()
+    question = library.ask(phrase, mode="lexical", top=1).hits[0]
+    row = opened.passage_column("passage_id").index(question.passage_id)
+    answer_id = opened.passage_column("passage_id")[row + 1]
+    question.context_after = None
+    other = library.ask(phrase, mode="lexical", top=1).hits[0]
+    other.passage_id, other.passage_ids, other.episode_id = answer_id, [answer_id], "elsewhere"
+    other.text = "not a question"
+    attach_answers(opened, [question, other], [row, row + 1])
+    assert question.context_after is None
 
 
 def test_changing_one_source_keeps_the_other(tmp_path: Path, seeds: Path) -> None:
