@@ -10,7 +10,7 @@ import numpy as np
 
 from ..core.errors import EpisodeNotFoundError, InvalidRequestError, PassageNotFoundError
 from ..store.index import Index, resolve_episode_id
-from .rank import make_hits, overlaps
+from .hits import make_hits, overlaps
 from .types import MAX_TOP, Hit, episode_title
 
 

@@ -26,9 +26,10 @@ from podsearch.episodes.chunking import chunk_episode
 from podsearch.pipeline.rows import episode_row, passage_row, turn_rows
 from podsearch.query.context import attach_context
 from podsearch.query.filters import allowed_rows
+from podsearch.query.hits import merge_adjacent, overlaps
 from podsearch.query.names import known_speakers
 from podsearch.query.parse import parse_question
-from podsearch.query.rank import _merge_adjacent, fuse_rrf, overlaps, search
+from podsearch.query.rank import fuse_rrf, search
 from podsearch.query.types import Filters, Hit
 from podsearch.speakers.roles import match_speaker
 from podsearch.store.index import Index
@@ -558,20 +559,20 @@ def test_merge_adjacent_joins_rows_of_one_turn() -> None:
     hits = [hit("p5", 1, 50.0, 60.0), hit("p7", 1, 70.0, 80.0), hit("q9", 2, 90.0, 95.0)]
     spans = [(5, 5), (7, 7), (9, 9)]
     # Row 6 sits between the first two hits: all three passages become the first hit.
-    assert _merge_adjacent(hits, spans, hit("p6", 1, 60.0, 70.0), 6)
+    assert merge_adjacent(hits, spans, hit("p6", 1, 60.0, 70.0), 6)
     assert len(hits) == 2 and spans == [(5, 7), (9, 9)]
     merged = hits[0]
     assert merged.text == "text-p5 text-p6 text-p7"
     assert (merged.start, merged.end) == (50.0, 80.0)
     assert merged.passage_ids == ["p5", "p6", "p7"] and merged.passage_id == "p5"
     # The row before a hit extends it backwards, and takes over its start.
-    assert _merge_adjacent(hits, spans, hit("p4", 1, 40.0, 50.0), 4)
+    assert merge_adjacent(hits, spans, hit("p4", 1, 40.0, 50.0), 4)
     assert (hits[0].start, hits[0].passage_id, spans[0]) == (40.0, "p4", (4, 7))
     # The next row of another turn, or of another episode, is not merged.
-    assert not _merge_adjacent(hits, spans, hit("q10", 3, 95.0, 99.0), 10)
+    assert not merge_adjacent(hits, spans, hit("q10", 3, 95.0, 99.0), 10)
     other = hit("x8", 1, 80.0, 90.0)
     other.episode_id = "e2"
-    assert not _merge_adjacent(hits, spans, other, 8)
+    assert not merge_adjacent(hits, spans, other, 8)
 
 
 def test_adjacent_passages_come_back_as_one_hit(
