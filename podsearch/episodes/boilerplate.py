@@ -8,7 +8,7 @@ passage's share is the fraction of its shingles that are boilerplate. On the 309
 The Seen and the Unseen, 1,370 of 123,549 passages have a share of at least 0.5: welcome
 lines, "if you enjoyed listening to this episode, head on over to...", sponsor reads and
 network promos; interview text sits below 0.5 (the highest seen, 0.45, quoted a common
-phrase). Ranking demotes passages at or above ``DEMOTE_AT`` (``query.rank``); nothing is
+phrase). Ranking demotes passages at or above 0.5 (``query.hits.BOILERPLATE_AT``); nothing is
 deleted.
 
 Adding episodes does not redo the library (``library_shares``): each episode's set of
@@ -29,7 +29,6 @@ from .alignment import SHINGLE, shingle_hashes, token_ids, tokens
 from .merging import BOILERPLATE_SHARE
 
 MIN_EPISODES = 3  # a shingle in three episodes or fewer is never boilerplate
-DEMOTE_AT = 0.5  # a passage with at least this share of boilerplate shingles is demoted
 
 
 @dataclass
