@@ -211,7 +211,7 @@ class Library:
         ``episode`` (id, title words or file name), ``since``/``until`` (YYYY-MM-DD and other
         common forms; ``include_undated`` keeps episodes without a date);
         ``include_boilerplate`` ranks a show's repeated intros, outros and sponsor reads like
-        other text (by default they come last).
+        other text (by default they rank lower).
         ``mode``: hybrid, semantic or lexical; ``context``: turns before and after each hit;
         ``group="episode"``: each episode's hits together; ``cite``: a citation style for
         every hit. Raises InvalidRequestError for a bad option."""

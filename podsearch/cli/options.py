@@ -101,7 +101,7 @@ FILTER_OPTIONS: list[tuple[str, Any]] = [
             typer.Option(
                 "--include-boilerplate",
                 help="Rank intros, outros and sponsor reads a show repeats like any other "
-                "text (by default they come last).",
+                "text (by default they rank lower).",
             ),
         ],
     ),

@@ -83,8 +83,6 @@ def valid_unicode(s: str) -> str:
 def latin_share(text: str) -> float:
     """The share of a text's letters that are Latin (ASCII or accented); 1.0 when it has
     none (digits and punctuation say nothing about its language)."""
-    import unicodedata
-
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return 1.0

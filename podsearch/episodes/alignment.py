@@ -335,14 +335,15 @@ def infer_speakers(
     train: list[tuple[str, str]],
     open_turns: frozenset[int] = frozenset(),
 ) -> list[Inference]:
-    """For each unit, (speaker, posterior) from a hidden Markov model over the units.
+    """For each unit, an ``Inference`` from a hidden Markov model over the units.
 
     ``observed`` holds the speakers known from the aligned part (clamped); ``train`` is the
     labelled source's (speaker, text) in order. Learned there: each speaker's words (a
     smoothed unigram model), how often each speaker asks questions (a unit ending in "?"),
     who speaks after whom; learned on the observed units: how often a unit continues the
     previous speaker after a question and otherwise. An extra state stands for an unseen
-    speaker. A speaker is returned only when its posterior reaches ``INFER_MIN``. Units in
+    speaker. A speaker is named only when its posterior reaches ``INFER_MIN``; the likeliest
+    known speaker is always given as the guess. Units in
     ``open_turns`` are known to start a turn whose speaker is unknown: any speaker (the same
     one included) is equally likely to follow there.
     """

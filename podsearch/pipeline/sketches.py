@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -35,9 +35,14 @@ FORMAT = b"podsearch-sketch-2"
 
 def sketch_key(ep: Episode) -> str:
     """A digest of what the sketch is made from (the turn texts, in order)."""
-    h = hashlib.blake2b(FORMAT, digest_size=20)
-    for turn in ep.turns:
-        h.update(turn.text.encode("utf-8", "surrogatepass"))
+    return _digest(FORMAT, (turn.text for turn in ep.turns))
+
+
+def _digest(tag: bytes, texts: Iterable[str]) -> str:
+    """A cache key: ``tag`` and the texts, in order."""
+    h = hashlib.blake2b(tag, digest_size=20)
+    for text in texts:
+        h.update(text.encode("utf-8", "surrogatepass"))
         h.update(b"\x00")
     return h.hexdigest()
 
@@ -96,7 +101,7 @@ def load_sketches(episodes: list[Episode], folder: Path | None) -> list[Sketch]:
 
     With ``folder`` None every sketch is made (no cache). Entries that none of ``episodes``
     used are removed, so the cache holds one entry per library episode."""
-    if folder is None or not _usable(folder):
+    if not _usable(folder):
         return [sketch(ep) for ep in episodes]
     out, used = [], set()
     for ep in episodes:
@@ -114,17 +119,13 @@ def load_sketches(episodes: list[Episode], folder: Path | None) -> list[Sketch]:
 def load_shingle_sets(episodes: list[EpisodeText], folder: Path | None) -> None:
     """Fill each episode's ``shingles`` (``boilerplate.passage_shingles``): read from
     ``folder`` when stored, else made and stored (``folder`` None: made, not stored)."""
-    if folder is None or not _usable(folder):
+    if not _usable(folder):
         for e in episodes:
             e.shingles = passage_shingles(e.texts)
         return
     used = set()
     for e in episodes:
-        h = hashlib.blake2b(FORMAT + b"-passage-shingles-sorted", digest_size=20)
-        for text in e.texts:
-            h.update(text.encode("utf-8", "surrogatepass"))
-            h.update(b"\x00")
-        name = h.hexdigest() + ".npz"
+        name = _digest(FORMAT + b"-passage-shingles-sorted", e.texts) + ".npz"
         used.add(name)
         e.shingles = _read_shingles(folder / name, len(e.texts))
         if e.shingles is None:

@@ -34,7 +34,7 @@ class Filters:
     # untimed, unlabelled transcript may hold that person's words. --speaker is strict.
     include_unknown_speaker: bool = False
     # Intros, outros and sponsor reads a show repeats rank with everything else; by default
-    # they come after every other passage (``query.rank.BOILERPLATE_AT``).
+    # they rank lower (``query.rank.BOILERPLATE_PENALTY``).
     include_boilerplate: bool = False
 
     def active(self) -> bool:
@@ -241,7 +241,7 @@ class Hit:
     context_after: list[dict[str, Any]] | None = None
     # {style, in_text, reference}, only when a citation style was asked for.
     citation: dict[str, Any] | None = None
-    # Text its show repeats across episodes (intro, outro, sponsor read): ranked last unless
+    # Text its show repeats across episodes (intro, outro, sponsor read): ranked lower unless
     # the request includes boilerplate.
     boilerplate: bool = False
 

@@ -34,7 +34,7 @@ ASK_SCHEMA: dict[str, Any] = {
             "type": "boolean",
             "default": False,
             "description": "rank a show's repeated intros, outros and sponsor reads like other "
-            "text (by default they come last)",
+            "text (by default they rank lower)",
         },
         "context": {"type": "integer", "minimum": 0, "maximum": 20, "default": 0},
         "group": {"enum": ["episode"]},

@@ -58,6 +58,13 @@ class FaissIndex(VectorIndex):
         raise NotImplementedError
 
     def _search_params(self, selector: Any) -> Any:
+        """This kind's search parameters, limited to ``selector``'s rows when given."""
+        params = self._search_settings()
+        if selector is not None:
+            params.sel = selector
+        return params
+
+    def _search_settings(self) -> Any:
         raise NotImplementedError
 
     @cached_property
@@ -188,13 +195,10 @@ class HNSWIndex(FaissIndex):
         graph.add(vectors)
         self._folder = None  # the graph in memory is now the one to save
 
-    def _search_params(self, selector: Any) -> Any:
+    def _search_settings(self) -> Any:
         import faiss
 
-        params = faiss.SearchParametersHNSW(efSearch=int(self._params["efSearch"]))
-        if selector is not None:
-            params.sel = selector
-        return params
+        return faiss.SearchParametersHNSW(efSearch=int(self._params["efSearch"]))
 
 
 class IVFIndex(FaissIndex):
@@ -221,11 +225,8 @@ class IVFIndex(FaissIndex):
         index.nprobe = nprobe
         return index
 
-    def _search_params(self, selector: Any) -> Any:
+    def _search_settings(self) -> Any:
         import faiss
 
         nprobe = int(self._params.get("nprobe") or self.faiss.nprobe)  # older manifests lack it
-        params = faiss.SearchParametersIVF(nprobe=nprobe)
-        if selector is not None:
-            params.sel = selector
-        return params
+        return faiss.SearchParametersIVF(nprobe=nprobe)
