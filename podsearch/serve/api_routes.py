@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse
 
 from ..query.types import AskRequest
-from .service import ClientError, query_params, read_json_object, top_query
+from .service import ClientError, json_response, query_params, read_json_object, top_query
 
 if TYPE_CHECKING:
     from .service import Service
@@ -65,15 +66,15 @@ def add(app: FastAPI, service: Service) -> None:
         context: Annotated[str | None, Query(description="turns around, 0 to 20")] = None,
         group: Annotated[str | None, Query(description="'episode'")] = None,
         cite: Annotated[str | None, Query(description="citation style for every hit")] = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         # The parameters above document the API; the library validates them, all at once.
         ask = AskRequest.from_json(query_params(request))
-        return (await service.call(lib.ask, ask)).to_full_json()
+        return json_response((await service.call(lib.ask, ask)).to_full_json())
 
     @app.post("/api/ask", summary="Ask a question (JSON body)", openapi_extra=ASK_DOC)
-    async def api_ask_post(request: Request) -> dict[str, Any]:
+    async def api_ask_post(request: Request) -> JSONResponse:
         ask = AskRequest.from_json(await read_json_object(request))
-        return (await service.call(lib.ask, ask)).to_full_json()
+        return json_response((await service.call(lib.ask, ask)).to_full_json())
 
     @app.get("/api/cite", summary="Citations of passages in a CSL style")
     async def api_cite(

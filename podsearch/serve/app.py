@@ -30,7 +30,14 @@ from ..core.errors import (
 from ..query.types import AskRequest
 from . import api_routes, web
 from .hosts import HostCheck
-from .service import ClientError, Service, query_params, read_json_object, wants_full
+from .service import (
+    ClientError,
+    Service,
+    json_response,
+    query_params,
+    read_json_object,
+    wants_full,
+)
 
 log = logging.getLogger("podsearch.serve")
 
@@ -99,7 +106,7 @@ def create_app(
         request = AskRequest.from_json(params)
         service.check_index(params.get("index"))
         result = await service.call(service.library.ask, request)
-        return result.to_full_json() if wants_full(params) else result.to_json()
+        return json_response(result.to_full_json() if wants_full(params) else result.to_json())
 
     @app.get("/ask", summary="What 'podsearch ask --json' prints", include_in_schema=False)
     async def ask_get(request: Request) -> Any:

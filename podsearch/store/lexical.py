@@ -214,7 +214,9 @@ class LexicalIndex:
             )
         query = t.Query.boolean_query(clauses)
         hits = self.searcher.search(query, k).hits
-        return [(int(self.searcher.doc(addr)["row"][0]), float(score)) for score, addr in hits]
+        # The row from its fast field (a column read), not from the stored document.
+        rows = self.searcher.fast_field_values("row", [addr for _, addr in hits])
+        return [(int(row), float(score)) for (score, _), row in zip(hits, rows, strict=True)]
 
     def coverage(self, question: str, rows: list[int]) -> list[float]:
         """For each passage row, the idf-weighted share of the question's terms it holds."""

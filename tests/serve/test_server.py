@@ -188,3 +188,15 @@ def test_bad_requests_name_the_field(server_url: str) -> None:
     for query, field in (("top=0", "top"), ("context=99", "context"), ("group=show", "group")):
         status, body = get(f"{server_url}/ask?q=dough&{query}")
         assert status == 422 and body["error"].startswith(f"{field}:"), body
+
+
+def test_json_responses_are_dumped_directly_and_still_take_any_value() -> None:
+    """Answers skip FastAPI's encoder walk; a value plain JSON cannot hold still goes out."""
+    import datetime
+
+    from podsearch.serve.service import json_response
+
+    plain = json_response({"hits": [{"score": 0.5, "text": "é"}]})
+    assert json.loads(plain.body) == {"hits": [{"score": 0.5, "text": "é"}]}
+    odd = json_response({"published": datetime.date(2020, 1, 2), "path": Path("/a/b")})
+    assert json.loads(odd.body) == {"published": "2020-01-02", "path": "/a/b"}

@@ -202,3 +202,30 @@ def test_a_preloaded_graph_holds_the_vectors_once(vectors: np.ndarray, tmp_path:
     server.extend(more)
     np.testing.assert_array_equal(server.vectors(), np.concatenate([vectors, more]))
     assert server.size == len(vectors) + 300
+
+
+def test_a_graph_is_searched_as_broadly_as_its_construction_needs(tmp_path: Path) -> None:
+    """New graphs are built at EF_CONSTRUCTION and searched at EF_SEARCH; a graph an older
+    version built at efConstruction 80 (its manifest saying efSearch 128 or 384) keeps the
+    broader search it needs for the same recall."""
+    from podsearch.store.vectors.approximate import (
+        EF_CONSTRUCTION,
+        EF_SEARCH,
+        EF_SEARCH_LOOSE,
+        HNSWIndex,
+    )
+
+    fresh = HNSWIndex(8).params()
+    assert (fresh["efConstruction"], fresh["efSearch"]) == (EF_CONSTRUCTION, EF_SEARCH)
+    for saved in (128, 384):
+        old = HNSWIndex(8, {"M": 32, "efConstruction": 80, "efSearch": saved}).params()
+        assert old["efSearch"] == EF_SEARCH_LOOSE
+    rng = np.random.default_rng(0)
+    vecs = rng.standard_normal((300, 8)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    index = HNSWIndex(8)
+    index.add(vecs)
+    entry = index.save(tmp_path)
+    loaded = open_index(tmp_path, {"vectors": entry}, 8)
+    assert loaded.params()["efSearch"] == EF_SEARCH
+    assert loaded.faiss.hnsw.efConstruction == EF_CONSTRUCTION
