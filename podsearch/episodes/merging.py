@@ -319,7 +319,7 @@ def candidate_pairs(
     n = len(sketches)
     hashes = np.concatenate([s.hashes for s in sketches])
     owner = np.concatenate([np.full(len(s.hashes), i, np.int32) for i, s in enumerate(sketches)])
-    uniq, inverse, count = np.unique(hashes, return_inverse=True, return_counts=True)
+    uniq, inverse, count = unique_of_runs(hashes)
     df_max = max(3, int(BOILERPLATE_SHARE * n))
     boilerplate = uniq[count > df_max]
     doc_count = count[inverse]
@@ -339,6 +339,22 @@ def candidate_pairs(
 
 
 FEW_FRESH = 8  # at most 1/8 of the sketches fresh: the numpy path of ``candidate_pairs``
+
+
+def unique_of_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True, return_counts=True)`` for values made of
+    sorted runs (each sketch's hashes are sorted): a stable argsort merges the runs instead
+    of sorting from scratch (0.5 s instead of 1.2 s for the 309-episode library's 7.2 M;
+    without the inverse, ``np.unique`` itself is the faster one)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.empty(len(ordered), dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    inverse = np.empty(len(ordered), dtype=np.intp)
+    inverse[order] = np.cumsum(first) - 1
+    counts = np.diff(np.append(np.flatnonzero(first), len(ordered)))
+    return ordered[first], inverse, counts
 
 
 def _shared_all(

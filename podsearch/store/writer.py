@@ -197,15 +197,20 @@ def _collect_garbage(gens: Path, keep: Path) -> None:
     """Remove old generations podsearch made, once the new one ``keep`` verifies: the newest
     older one that verifies is kept too (a way back: ``podsearch rollback``). Folders
     podsearch did not make (their manifest does not name them) are never removed, and
-    temporary folders only when their writer is gone."""
+    temporary folders only when their writer is gone.
+
+    Sizes, the manifest's own checksum and the invariants between files are checked, not
+    every byte again: the new generation's files were hashed from disk as it was written,
+    and the kept one's when it was (``rollback`` checks every byte before going back);
+    hashing both again took 0.8 s of adding one episode to a 309-episode library."""
     _remove_dead_temporaries(gens)
-    if not verify_generation(keep).ok:
+    if not verify_generation(keep, checksums=False).ok:
         return  # keep everything: the new generation may need a way back
     previous_kept = 0
     for p in generations_in(gens):
         if p == keep or not is_own_generation(p):
             continue
-        if previous_kept < KEEP_GENERATIONS - 1 and verify_generation(p).ok:
+        if previous_kept < KEEP_GENERATIONS - 1 and verify_generation(p, checksums=False).ok:
             previous_kept += 1
             continue
         shutil.rmtree(p, ignore_errors=True)

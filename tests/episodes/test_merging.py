@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from podsearch.core.models import (
     ALIGNED,
@@ -433,3 +435,21 @@ def test_pairs_with_fresh_sketches_are_the_pairs_of_all_that_involve_them(
     assert pairs == [(i, j) for i, j in everything if i < fresh]
     if 0 < fresh <= 5:
         assert pairs or fresh < 3  # the random library gives the fresh ones some pairs
+
+
+@given(
+    st.lists(
+        st.lists(st.integers(-(2**63), 2**63 - 1) | st.integers(0, 20), max_size=40),
+        max_size=12,
+    )
+)
+def test_unique_of_runs_is_numpy_unique(runs: list[list[int]]) -> None:
+    """Distinct values, inverse and counts exactly as ``np.unique`` gives them."""
+    from podsearch.episodes.merging import unique_of_runs
+
+    values = np.concatenate([np.sort(np.array(r, dtype=np.int64)) for r in runs] or [[]])
+    values = values.astype(np.int64)
+    want = np.unique(values, return_inverse=True, return_counts=True)
+    got = unique_of_runs(values)
+    for w, g in zip(want, got, strict=True):
+        assert np.array_equal(np.ravel(w), g)
