@@ -411,7 +411,7 @@ def synthetic_rows(
             vi.save(Path(tmp))
             size = sum(f.stat().st_size for f in Path(tmp).iterdir())
         # HNSW: the same graph searched at several breadths (efSearch is a search setting).
-        sweep = [None] if kind != "hnsw" else [128, 256, EF_SEARCH, 512]
+        sweep = [None] if kind != "hnsw" else sorted({128, EF_SEARCH, 256, 384})
         for ef in sweep:
             if ef is not None:
                 vi._params["efSearch"] = ef

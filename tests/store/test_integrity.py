@@ -96,3 +96,25 @@ def test_a_generation_from_before_checksums_is_checked_for_its_invariants(tmp_pa
     manifest["counts"]["passages"] += 1  # a lie is still caught by the invariants
     (gen / "manifest.json").write_text(json.dumps(manifest))
     assert [d.file for d in verify_generation(gen).damage] == ["passages.parquet"]
+
+
+def test_a_write_hashes_each_file_once_and_still_keeps_only_a_sound_way_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Garbage collection checks sizes and invariants, not every byte again; a previous
+    generation whose file lost bytes is not kept as the way back, the one before it is."""
+    from podsearch.store import verify
+    from podsearch.store.writer import generations_in
+
+    index = tmp_path / "idx"
+    first = write_index(index, hand_contents(seed=1))
+    second = write_index(index, hand_contents(seed=2))
+    hashed: list[str] = []
+    real = verify.sha256_file
+    monkeypatch.setattr(verify, "sha256_file", lambda p: hashed.append(p.name) or real(p))
+    (second / "turns.parquet").write_bytes((second / "turns.parquet").read_bytes()[:-7])
+    third = write_index(index, hand_contents(seed=3))
+    data = [f for f in third.rglob("*") if f.is_file() and not f.name.startswith("manifest.")]
+    # Each data file once (file_digests); only manifests are hashed again (their sums).
+    assert len([n for n in hashed if n != "manifest.json"]) == len(data)
+    assert generations_in(home_dir(index) / "generations") == [third, first]
