@@ -71,14 +71,23 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
+def file_digests(
+    folder: Path, known: dict[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
     """Size and SHA-256 of every file below ``folder`` except the manifest, by relative
-    path (``/`` separated)."""
+    path (``/`` separated). ``known``: records of files copied from a generation whose
+    manifest holds them (taken when the size agrees: a copy of a file damaged since it was
+    recorded then fails ``verify``, as the original does)."""
     out: dict[str, dict[str, Any]] = {}
     for f in sorted(folder.rglob("*")):
         if f.is_file() and f.name not in (MANIFEST, MANIFEST_SUM):
             rel = f.relative_to(folder).as_posix()
-            out[rel] = {"size": f.stat().st_size, "sha256": sha256_file(f)}
+            size = f.stat().st_size
+            record = (known or {}).get(rel)
+            if record and record.get("size") == size and record.get("sha256"):
+                out[rel] = {"size": size, "sha256": record["sha256"]}
+            else:
+                out[rel] = {"size": size, "sha256": sha256_file(f)}
     return out
 
 

@@ -81,7 +81,7 @@ def _vector_index(contents: IndexContents, kind: str | None, dim: int) -> Vector
         try:
             old = open_index(prev.folder, prev.manifest, dim)
             if old.size == prev.rows and np.array_equal(old.vectors(), vectors[: prev.rows]):
-                old.extend(vectors[prev.rows :])
+                old.grow(vectors)  # the array itself: the vectors are not copied again
                 return old
         except (IndexFormatError, OSError, RuntimeError):
             pass  # built from the vectors below
@@ -151,7 +151,12 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
         manifest["format_version"] = FORMAT_VERSION
         manifest["vectors"] = entry
         manifest[GENERATION_KEY] = gen  # made by podsearch: garbage collection may remove it
-        manifest[FILES_KEY] = file_digests(tmp)  # ``podsearch verify`` checks every byte
+        # ``podsearch verify`` checks every byte against these; a file the vector index
+        # copied unchanged from the previous generation keeps that generation's record.
+        recorded = (prev.manifest.get(FILES_KEY) or {}) if prev else {}
+        copied = vectors.copied
+        known = {copied: recorded[copied]} if copied in recorded else None
+        manifest[FILES_KEY] = file_digests(tmp, known)
         text = dumps(manifest, indent=2, sort_keys=True) + "\n"
         (tmp / MANIFEST).write_text(text, "utf-8")
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()

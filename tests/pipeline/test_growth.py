@@ -15,7 +15,9 @@ from podsearch.api import Library
 from podsearch.core.errors import IndexFormatError
 from podsearch.store import lexical as lexical_module
 from podsearch.store.lexical import OFFSETS_FILE, TERMS_FILE
+from podsearch.store.vectors import approximate
 from podsearch.store.vectors.approximate import HNSWIndex
+from podsearch.store.verify import verify_generation
 
 LIBRARY = Path(__file__).parents[1] / "fixtures" / "library"
 FILES = sorted(LIBRARY.iterdir())
@@ -43,11 +45,21 @@ def _refuse(self: HNSWIndex, vectors: np.ndarray) -> None:
     raise AssertionError("the HNSW graph was built again")
 
 
+@pytest.mark.parametrize("tail", [True, False])
 def test_an_added_episode_extends_the_graph_and_the_lexical_index(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tail: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """With ``tail`` the new passages stay beside the graph, whose file is copied with its
+    checksum; without (the tail's limit reached) they join the graph read from the previous
+    generation. Either way nothing is built again and the answers equal a fresh library's."""
+    if not tail:
+        monkeypatch.setattr(approximate, "TAIL_ROWS", 0)
+        monkeypatch.setattr(approximate, "TAIL_SHARE", 0.0)
     grown = _hnsw_library(tmp_path / "grown", FILES[:2])
     before = grown.open().manifest["counts"]["passages"]
+    old_graph = grown.open().root / "passages.faiss"
+    old_record = grown.open().manifest["files"]["passages.faiss"]
+    old_bytes = old_graph.read_bytes()
     kept: list[int] = []
     write_terms = lexical_module.write_terms
 
@@ -61,6 +73,16 @@ def test_an_added_episode_extends_the_graph_and_the_lexical_index(
         report = grown.index(FILES)
     assert report.episodes_added == 1 and report.passages_unchanged == before
     assert kept == [before]  # the old documents were copied, only the new ones analysed
+    index = grown.open()
+    assert verify_generation(index.root).ok
+    graph = index.root / "passages.faiss"
+    if tail:
+        assert index.manifest["vectors"]["graph_rows"] == before
+        assert graph.read_bytes() == old_bytes and graph.stat().st_ino != old_graph.stat().st_ino
+        assert index.manifest["files"]["passages.faiss"] == old_record
+    else:
+        assert "graph_rows" not in index.manifest["vectors"]
+        assert graph.stat().st_size > old_record["size"]
 
     fresh = _hnsw_library(tmp_path / "fresh", FILES)
     a, b = _by_passage(grown), _by_passage(fresh)
@@ -190,3 +212,18 @@ def test_kept_turns_stay_arrow_and_older_tables_are_brought_to_the_schema(
     assert completed.schema == schemas()[TURNS] and completed.num_rows == index.turns.num_rows
     assert completed.column(completed.num_columns - 1).null_count == completed.num_rows
     assert isinstance(completed, pa.Table)
+
+
+def test_a_copied_graph_keeps_the_checksum_of_what_it_should_hold(tmp_path: Path) -> None:
+    """A graph damaged on disk after it was recorded (a same-size flip that opening does not
+    notice) is copied as it is, and the copy fails ``verify`` as the original does: its
+    record is never recomputed from the damaged bytes."""
+    lib = _hnsw_library(tmp_path / "lib", FILES[:2])
+    graph = lib.open().root / "passages.faiss"
+    graph.chmod(0o644)
+    data = bytearray(graph.read_bytes())
+    data[-5] ^= 0xFF  # in the last vector's storage: the graph still loads
+    graph.write_bytes(bytes(data))
+    lib.index(FILES)
+    report = verify_generation(lib.open().root)
+    assert [d.file for d in report.damage] == ["passages.faiss"]

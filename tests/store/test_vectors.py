@@ -229,3 +229,79 @@ def test_a_graph_is_searched_as_broadly_as_its_construction_needs(tmp_path: Path
     loaded = open_index(tmp_path, {"vectors": entry}, 8)
     assert loaded.params()["efSearch"] == EF_SEARCH
     assert loaded.faiss.hnsw.efConstruction == EF_CONSTRUCTION
+
+
+def test_rows_added_to_a_read_graph_are_its_exact_tail_until_they_are_many(
+    vectors: np.ndarray, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows added to a graph read from a generation are searched exactly beside it (the graph
+    file is copied, not rebuilt); filters apply to both parts; past the tail's limit the rows
+    join the graph."""
+    from podsearch.store.vectors import approximate
+
+    monkeypatch.setattr(approximate, "EXACT_ROWS", 0)  # filters go through FAISS too
+    monkeypatch.setattr(approximate, "EXACT_SHARE", 0.0)
+    head = 2600
+    first, second, third = (tmp_path / n for n in ("1", "2", "3"))
+    for d in (first, second, third):
+        d.mkdir()
+    built = approximate.HNSWIndex(DIM)
+    built.add(vectors[:head])
+    loaded = open_index(first, {"vectors": built.save(first)}, DIM)
+    loaded.extend(vectors[head:])  # 400 rows: a tail
+    entry = loaded.save(second)
+    assert (entry["graph_rows"], entry["count"]) == (head, len(vectors))
+    assert (second / INDEX_FILE).read_bytes() == (first / INDEX_FILE).read_bytes()
+    reopened = open_index(second, {"vectors": entry}, DIM)
+    reopened.preload()
+    assert reopened.faiss.ntotal == head
+    np.testing.assert_array_equal(reopened.vectors([5, 2999]), vectors[[5, 2999]])
+    rng = np.random.default_rng(5)
+    filters = [
+        None,
+        np.sort(rng.choice(len(vectors), 900, replace=False)),  # rows of both parts
+        np.arange(head + 50, head + 90),  # tail rows only
+        np.arange(100, 160),  # graph rows only
+    ]
+    total, n = 0.0, 0
+    for q in clustered(20, seed=6):
+        for allowed in filters:
+            got = reopened.search(q, 10, allowed)
+            want = brute_force(vectors, q, 10, allowed)
+            pool = range(len(vectors)) if allowed is None else allowed.tolist()
+            assert {r for r, _ in got} <= set(pool) and len(got) == min(10, len(pool))
+            assert [s for _, s in got] == sorted((s for _, s in got), reverse=True)
+            # The tail is searched exactly: none of its rows that belong in the top 10 is missed.
+            assert {r for r in want if r >= head} <= {r for r, _ in got}
+            total, n = total + recall(got, want), n + 1
+    assert total / n >= 0.9
+    # Past the limit the whole tail joins the graph, which is written anew.
+    monkeypatch.setattr(approximate, "TAIL_ROWS", 100)
+    grown = open_index(second, {"vectors": entry}, DIM)
+    more = clustered(200, seed=9)
+    grown.extend(more)
+    entry = grown.save(third)
+    assert "graph_rows" not in entry and entry["count"] == len(vectors) + 200
+    final = open_index(third, {"vectors": entry}, DIM)
+    assert final.faiss.ntotal == len(vectors) + 200
+    everything = np.concatenate([vectors, more])
+    q = more[7]
+    assert final.search(q, 1)[0][0] == brute_force(everything, q, 1, None)[0]
+
+
+@pytest.mark.parametrize(("before", "after"), [(100, 130), (99, 100), (5, 5), (9, 100_000)])
+def test_a_grown_vectors_file_is_the_old_one_copied_and_appended(
+    before: int, after: int, tmp_path: Path
+) -> None:
+    """Byte for byte what ``np.save`` writes. A source that does not hold the rows it is
+    said to (or a header of another length) is left to ``np.save``: nothing is written."""
+    from podsearch.store.vectors.approximate import _append_copy
+
+    vecs = np.random.default_rng(1).random((after, 4)).astype(np.float32)
+    np.save(tmp_path / "old.npy", vecs[:before])
+    header = int(np.load(tmp_path / "old.npy", mmap_mode="r").offset)
+    assert not _append_copy(tmp_path / "old.npy", before - 1, header, vecs, tmp_path / "new.npy")
+    assert not (tmp_path / "new.npy").exists()
+    assert _append_copy(tmp_path / "old.npy", before, header, vecs, tmp_path / "new.npy")
+    np.save(tmp_path / "want.npy", vecs)
+    assert (tmp_path / "new.npy").read_bytes() == (tmp_path / "want.npy").read_bytes()

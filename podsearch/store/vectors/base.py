@@ -23,6 +23,8 @@ class VectorIndex(ABC):
     loses hits)."""
 
     kind: ClassVar[str]
+    # Set by ``save`` when it copied its file unchanged from the generation it was read from.
+    copied: str | None = None
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
@@ -43,6 +45,11 @@ class VectorIndex(ABC):
         """Append vectors to an index opened with ``load``, keeping the search structure it
         read where its kind allows (an HNSW graph takes new nodes; by default as ``add``)."""
         self.add(vectors)
+
+    def grow(self, everything: np.ndarray) -> None:
+        """``extend`` by the rows of ``everything`` past ``size`` (``everything`` starts with
+        this index's vectors); kinds that can take the array itself do, without a copy."""
+        self.extend(everything[self.size :])
 
     @abstractmethod
     def search(
