@@ -171,9 +171,16 @@ class FaissIndex(VectorIndex):
 
     def save(self, folder: Path) -> dict[str, Any]:
         if self._folder is not None:
-            # Unchanged since read (a graph with a tail): its file is copied, by the kernel,
-            # not read, parsed and written again; ``copied`` tells the writer so.
-            shutil.copyfile(self._folder / self._entry.get("file", INDEX_FILE), folder / INDEX_FILE)
+            # Unchanged since read (a graph with a tail): its file is linked (copied where
+            # links are refused), not read, parsed and written again; ``copied`` tells the
+            # writer so. A link shares the file with the previous generation: podsearch never
+            # writes into a generation's files, and a graph damaged on disk in both is
+            # built again from the vectors by ``podsearch rebuild``.
+            source = self._folder / self._entry.get("file", INDEX_FILE)
+            try:
+                os.link(source, folder / INDEX_FILE)
+            except OSError:
+                shutil.copyfile(source, folder / INDEX_FILE)
             self.copied = INDEX_FILE
         else:
             import faiss
