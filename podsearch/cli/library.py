@@ -308,6 +308,9 @@ def status(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     vectors = st["vectors"]
     how = "chosen by size" if vectors.get("chosen", "auto") == "auto" else "your choice"
     out.print(f"  vector index: {escape(str(vectors.get('type', 'flat')))} ({how})")
+    if vectors.get("graph_rows") is not None:
+        tail = int(vectors.get("count", 0)) - int(vectors["graph_rows"])
+        out.print(f"    {tail} passages added since the graph was built: searched exactly")
     out.print(f"  size on disk: {st['size_bytes'] / 1e6:.1f} MB")
     out.print(f"  built: {st['built_at']} by podsearch {st['tool_version']}")
     changed, missing = st["sources_changed"], st["sources_missing"]

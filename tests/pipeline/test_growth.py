@@ -78,6 +78,13 @@ def test_an_added_episode_extends_the_graph_and_the_lexical_index(
     graph = index.root / "passages.faiss"
     if tail:
         assert index.manifest["vectors"]["graph_rows"] == before
+        from typer.testing import CliRunner
+
+        from podsearch.cli.app import app
+
+        shown = CliRunner().invoke(app, ["status", "--index", str(tmp_path / "grown")]).output
+        added = index.manifest["vectors"]["count"] - before
+        assert added > 0 and f"{added} passages added since the graph was built" in shown
         assert graph.read_bytes() == old_bytes
         assert index.manifest["files"]["passages.faiss"] == old_record
     else:
