@@ -45,10 +45,10 @@ from .verify import (
 @dataclass(frozen=True)
 class Previous:
     """The generation a new one grows from: its folder and manifest, and how many of its
-    first passage rows the new generation starts with unchanged. Those rows' HNSW nodes (and,
+    first passage rows the new generation starts with unchanged. Those rows' HNSW graph (and,
     with ``lexical``: their episodes' titles and descriptions unchanged too, their lexical
-    documents) are copied instead of built again, so that adding one episode to a big
-    library costs about what the episode costs."""
+    documents) are kept or grown instead of built again, so that adding one episode to a big
+    library costs little more than the episode does."""
 
     folder: Path
     manifest: dict[str, Any]

@@ -43,7 +43,8 @@ class VectorIndex(ABC):
 
     def extend(self, vectors: np.ndarray) -> None:
         """Append vectors to an index opened with ``load``, keeping the search structure it
-        read where its kind allows (an HNSW graph takes new nodes; by default as ``add``)."""
+        read where its kind allows (an HNSW graph keeps few new rows as an exactly searched
+        tail, then takes them as nodes; by default as ``add``)."""
         self.add(vectors)
 
     def grow(self, everything: np.ndarray) -> None:
