@@ -6,7 +6,7 @@ Usage:
 
 Reads every transcript under FOLDER (default ../shared/corpora/seenunseen/transcripts_vtt,
 309 different episodes of one show) and the two seed files (two sources of one episode),
-groups them all with ``podsearch.merging.group_same_episodes`` and prints the number of
+groups them all with ``podsearch.episodes.detection.group_same_episodes`` and prints the number of
 merges among the corpus files, whether the seeds merged, and how long reading and detection
 took. Exits with status 1 when a corpus file merged or the seeds did not.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from podsearch.core.errors import ReaderError
-from podsearch.episodes.merging import group_same_episodes, match_score
+from podsearch.episodes.detection import group_same_episodes, match_score
 from podsearch.ingest.files import iter_files
 from podsearch.ingest.readers import read_file
 

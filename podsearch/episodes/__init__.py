@@ -1,6 +1,6 @@
-"""episodes: what happens to an Episode between reading and indexing. Merging the sources of
-one episode (``merging``, with word ``alignment``) and cutting turns into passages
-(``chunking``).
+"""episodes: what happens to an Episode between reading and indexing. Finding the sources of
+one episode (``detection``), merging them (``merging``, with word ``alignment``), cutting turns
+into passages (``chunking``) and marking a show's repeated text (``boilerplate``).
 
 May import ``core`` and ``speakers``.
 """

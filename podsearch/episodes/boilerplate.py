@@ -2,7 +2,7 @@
 reads, network promos), found the way same-episode detection finds shared text.
 
 Each passage is reduced to its word 4-gram shingles (``alignment.shingle_hashes``, the
-shingles of ``merging``). A shingle is boilerplate for a show when more than
+shingles of ``detection``). A shingle is boilerplate for a show when more than
 ``BOILERPLATE_SHARE`` of the show's episodes (and at least ``MIN_EPISODES``) hold it; a
 passage's share is the fraction of its shingles that are boilerplate. On the 309 episodes of
 The Seen and the Unseen, 1,370 of 123,549 passages have a share of at least 0.5: welcome
@@ -26,7 +26,7 @@ from itertools import chain
 import numpy as np
 
 from .alignment import SHINGLE, shingle_hashes, token_ids, tokens
-from .merging import BOILERPLATE_SHARE
+from .detection import BOILERPLATE_SHARE
 
 MIN_EPISODES = 3  # a shingle in three episodes or fewer is never boilerplate
 

@@ -58,20 +58,20 @@ def index_paths(
 ) -> IndexReport:
     """Add or update the transcripts under ``paths`` in the index at ``index_dir``.
 
-    Sources whose content is unchanged are not read again and nothing of theirs is
-    re-embedded; a changed source replaces its episode; sources of one episode are merged
-    (``merging``). Unreadable files are reported in the result and skipped, unless
-    ``strict``, which raises the first ReaderError. ``prune`` drops the episodes whose
-    source files are all gone. ``fetch``: ``read_feed`` options for feeds (timeout,
-    max_bytes). ``precision`` (fp32, int8) of a new index's vectors; an existing index keeps
-    its own, like its model. ``metadata``: a metadata file for the transcripts (matched by
-    file name or the ``metadata_key`` template); ``meta_feeds``: feeds whose items give
-    metadata to local files; a sidecar beside a transcript is always read (see
-    ``ingest.metadata``); ``show``: the show of files whose metadata names none. ``asr``:
-    how audio files (and, with ``feeds``, feed items with only audio) are transcribed;
-    transcripts are cached beside the index. One writer at a time: see
-    ``store.writer_lock``. ``engine``: "local" or "ray" (``engine_ray``: chunking and
-    embedding on Ray, connected to ``ray_address`` or a local instance).
+    Sources whose content is unchanged are not read again and nothing of theirs is re-embedded;
+    a changed source replaces its episode; sources of one episode are found
+    (``episodes.detection``) and merged (``episodes.merging``). Unreadable files are reported in
+    the result and skipped, unless ``strict``, which raises the first ReaderError. ``prune``
+    drops the episodes whose source files are all gone. ``fetch``: ``read_feed`` options for
+    feeds (timeout, max_bytes). ``precision`` (fp32, int8) of a new index's vectors; an existing
+    index keeps its own, like its model. ``metadata``: a metadata file for the transcripts
+    (matched by file name or the ``metadata_key`` template); ``meta_feeds``: feeds whose items
+    give metadata to local files; a sidecar beside a transcript is always read (see
+    ``ingest.metadata``); ``show``: the show of files whose metadata names none. ``asr``: how
+    audio files (and, with ``feeds``, feed items with only audio) are transcribed; transcripts
+    are cached beside the index. One writer at a time: see ``store.writer_lock``. ``engine``:
+    "local" or "ray" (``engine_ray``: chunking and embedding on Ray, connected to
+    ``ray_address`` or a local instance).
     """
     if engine not in ENGINES:
         raise InvalidRequestError("--engine", f"unknown engine {engine!r}: use local or ray")
@@ -542,7 +542,8 @@ def merge_step(
     absorbed. The other sources of a replaced multi-source episode are read again, so that
     changing one file of an episode does not lose the others. Sketches are kept in
     ``sketch_dir`` (``pipeline/sketches.py``) so each episode is sketched once."""
-    from ..episodes.merging import group_same_episodes, merge_episodes
+    from ..episodes.detection import group_same_episodes
+    from ..episodes.merging import merge_episodes
 
     transcriber = transcriber or Transcriber()
     if not fresh:

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..core.models import Episode
 from ..episodes.boilerplate import EpisodeText, passage_shingles
-from ..episodes.merging import Sketch, sketch
+from ..episodes.detection import Sketch, sketch
 
 # In the key: a change of sketch format never reads old entries. 2: word ids that are the
 # same in every process (format 1 used Python's per-process string hash).

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from podsearch.core.models import UNTIMED, Episode, Turn
-from podsearch.episodes.merging import sketch
+from podsearch.episodes.detection import sketch
 from podsearch.pipeline import sketches as store
 
 
@@ -85,7 +85,7 @@ def test_a_sketch_is_the_same_in_every_process(tmp_path: Path) -> None:
     code = (
         "import sys, numpy as np\n"
         "from podsearch.core.models import UNTIMED, Episode, Turn\n"
-        "from podsearch.episodes.merging import sketch\n"
+        "from podsearch.episodes.detection import sketch\n"
         "ep = Episode(id='a', turns=[Turn(None, None, None, sys.argv[1], UNTIMED)])\n"
         "np.save(sys.argv[2], sketch(ep).hashes)\n"
     )
