@@ -62,7 +62,8 @@ def write_lookup(folder: Path, passages: Any, episodes: list[dict[str, Any]]) ->
         else np.zeros(1, dtype=np.int64)
     )
     offsets = ends - ends[0]
-    blob = data.to_pybytes()[ends[0] : ends[-1]] if data is not None else b""
+    # The texts' bytes written from Arrow's buffer as they are (not copied twice first).
+    blob = memoryview(data)[int(ends[0]) : int(ends[-1])] if data is not None else b""
     (folder / "text.bin").write_bytes(blob)
     np.save(folder / "text_offsets.npy", offsets)
     np.save(folder / "codes.npy", codes)
