@@ -11,15 +11,16 @@ network promos; interview text sits below 0.5 (the highest seen, 0.45, quoted a 
 phrase). Ranking demotes passages at or above 0.5 (``query.hits.BOILERPLATE_AT``); nothing is
 deleted.
 
-Adding episodes does not redo the library (``library_shares``): each episode's set of
-shingles is kept (``pipeline/sketches.py``), the counts per show come from those sets, and
-only the new episodes and the old ones holding a shingle whose boilerplate status flipped
-get their passages' shares computed again; the others keep theirs.
+Adding episodes does not redo the library (``library_shares``): each show's postings (its
+episodes' distinct shingles, ``postings``) and each episode's shingles are kept
+(``pipeline/sketches.py``); the new episodes are added to the postings, the counts are read
+off them, and only the new episodes and the old ones holding a shingle whose boilerplate
+status flipped get their passages' shares computed again; the others keep theirs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
@@ -27,6 +28,7 @@ import numpy as np
 
 from .alignment import SHINGLE, shingle_hashes, token_ids, tokens
 from .detection import BOILERPLATE_SHARE
+from .postings import merge_sorted, positions_of
 
 MIN_EPISODES = 3  # a shingle in three episodes or fewer is never boilerplate
 
@@ -40,7 +42,6 @@ class EpisodeText:
     texts: list[str]  # its passage texts, in order
     # Its ``passage_shingles`` (hash, passage), if known (kept beside the index).
     shingles: tuple[np.ndarray, np.ndarray] | None = None
-    shares: list[float] | None = None  # its passages' shares in the previous generation
 
 
 def passage_shingles(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -56,53 +57,101 @@ def passage_shingles(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return hashes[order], owner[order]
 
 
-def _distinct(hashes: np.ndarray) -> np.ndarray:
-    """The distinct values of a sorted array."""
-    return hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))] if len(hashes) else hashes
-
-
 def _limit(episodes: int) -> int:
     """A shingle is boilerplate in a show of this many episodes when more hold it."""
     return max(MIN_EPISODES, int(BOILERPLATE_SHARE * episodes))
 
 
-def library_shares(
-    episodes: Sequence[EpisodeText], added: set[str] | None = None
-) -> dict[str, np.ndarray]:
-    """Episode id -> its passages' boilerplate shares, each show on its own (episodes
-    without a show form one group).
+Fill = Callable[[list[EpisodeText]], None]  # fills episodes' ``shingles`` (read or made)
 
-    ``added``: the ids of the episodes new since the previous generation, when every other
-    episode is in it unchanged (same passages, same show) with its ``shares``; then only the
-    added episodes and those holding a shingle whose status the additions flipped are
-    computed again. None: every episode is."""
+
+def _make(episodes: list[EpisodeText]) -> None:
     for e in episodes:
-        if e.shingles is None:
-            e.shingles = passage_shingles(e.texts)
-    by_show: dict[str | None, list[EpisodeText]] = {}
-    for e in episodes:
-        by_show.setdefault(e.show or None, []).append(e)
-    out: dict[str, np.ndarray] = {}
-    for group in by_show.values():
-        sets = {e.id: _distinct(_shingles(e)[0]) for e in group}
-        keys, counts = np.unique(np.concatenate(list(sets.values())), return_counts=True)
-        boilerplate = counts > _limit(len(group))
-        redo = _to_redo(group, sets, keys, counts, boilerplate, added)
-        # Looked up among the boilerplate shingles only (a few percent of them, so the
-        # lookups stay in cache: 10x faster than among all of the show's shingles).
-        common_keys = keys[boilerplate]
-        for e in group:
-            if e.id in redo or e.shares is None:
-                hashes, owner = _shingles(e)
-                at = np.minimum(np.searchsorted(common_keys, hashes), len(common_keys) - 1)
-                common = common_keys[at] == hashes if len(common_keys) else np.zeros(len(hashes))
-                n = len(e.texts)
-                held = np.bincount(owner, minlength=n)
-                shared = np.bincount(owner, weights=common, minlength=n)
-                out[e.id] = (shared / np.maximum(held, 1)).astype(np.float32)
-            else:
-                out[e.id] = np.asarray(e.shares, dtype=np.float32)
-    return out
+        e.shingles = passage_shingles(e.texts)
+
+
+@dataclass
+class Kept:
+    """What a generation keeps for the next addition: each show's shingle occurrences as
+    (hash, passage row), sorted by hash and by row within a hash, and per passage row how
+    many of its shingles are boilerplate (``common``) and how many it has (``held``). Rows
+    number the passages of ``library_shares``' episodes, in order."""
+
+    hashes: dict[str | None, np.ndarray]  # int64, per show
+    rows: dict[str | None, np.ndarray]  # int32, per show
+    common: np.ndarray  # int32, per passage row
+    held: np.ndarray  # int32, per passage row
+
+
+@dataclass
+class Shares:
+    """``library_shares``' answer: each episode's passage shares, and what the next addition
+    starts from."""
+
+    shares: dict[str, np.ndarray]
+    kept: Kept
+
+
+def library_shares(
+    episodes: Sequence[EpisodeText],
+    added: set[str] | None = None,
+    *,
+    kept: Kept | None = None,
+    fill: Fill = _make,
+) -> Shares:
+    """Episode id -> its passages' boilerplate shares, each show on its own (episodes
+    without a show form one group). The episodes' passages are numbered as rows, in order.
+
+    ``added`` and ``kept``: the ids of the episodes new since the previous generation and
+    what that generation kept, when the other episodes are its episodes unchanged (same
+    passages, same show), first and in its order. Then, in each show whose limit the
+    additions did not change, only the added episodes' shingles are read (``fill``): their
+    counts come from ``kept``, and the passages holding a shingle they made boilerplate are
+    updated. Otherwise every episode's shingles are read and counted. ``fill`` fills the
+    ``shingles`` of the episodes that need them (default: made from their texts; a library
+    reads them from its cache)."""
+    sizes = [len(e.texts) for e in episodes]
+    starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    episode_of = np.repeat(np.arange(len(episodes), dtype=np.int32), sizes)
+    total = int(starts[-1])
+    new_ids = added or set()
+    first_new = next((k for k, e in enumerate(episodes) if e.id in new_ids), len(episodes))
+    if (
+        kept is None
+        or len(kept.common) != starts[first_new]
+        or any(e.id not in new_ids for e in episodes[first_new:])
+    ):
+        kept = None  # not an addition to the generation that kept it
+    out = Kept({}, {}, np.zeros(total, np.int32), np.zeros(total, np.int32))
+    if kept is not None:
+        out.common[: len(kept.common)], out.held[: len(kept.held)] = kept.common, kept.held
+    by_show: dict[str | None, list[int]] = {}
+    for k, e in enumerate(episodes):
+        by_show.setdefault(e.show or None, []).append(k)
+    for show, members in by_show.items():
+        new = [k for k in members if episodes[k].id in new_ids]
+        limit = _limit(len(members))
+        old = (kept.hashes.get(show), kept.rows.get(show)) if kept is not None else (None, None)
+        old_hashes, old_rows = old
+        if old_hashes is None or old_rows is None or _limit(len(members) - len(new)) != limit:
+            # Counted from scratch: every episode of the show.
+            new, old_hashes, old_rows = members, np.empty(0, np.int64), np.empty(0, np.int32)
+            for k in members:
+                out.common[starts[k] : starts[k + 1]] = out.held[starts[k] : starts[k + 1]] = 0
+        _fill([episodes[k] for k in new], fill)
+        hashes, rows = _occurrences([episodes[k] for k in new], starts[new])
+        distinct, first = np.unique(hashes, return_index=True)
+        before = _episodes_per_hash(old_hashes, episode_of[old_rows], distinct)
+        after = before + _distinct_per_run(episode_of[rows], first)
+        # Old passages holding a shingle that is boilerplate now and was not before.
+        flipped = distinct[(before <= limit) & (after > limit)]
+        np.add.at(out.common, old_rows[positions_of(old_hashes, flipped)], 1)
+        is_common = np.repeat(after > limit, np.diff(np.append(first, len(hashes))))
+        out.common += np.bincount(rows[is_common], minlength=total).astype(np.int32)
+        out.held += np.bincount(rows, minlength=total).astype(np.int32)
+        out.hashes[show], out.rows[show] = merge_sorted(old_hashes, old_rows, hashes, rows)
+    shares = (out.common / np.maximum(out.held, 1)).astype(np.float32)
+    return Shares({e.id: shares[starts[k] : starts[k + 1]] for k, e in enumerate(episodes)}, out)
 
 
 def _shingles(e: EpisodeText) -> tuple[np.ndarray, np.ndarray]:
@@ -110,28 +159,48 @@ def _shingles(e: EpisodeText) -> tuple[np.ndarray, np.ndarray]:
     return e.shingles
 
 
-def _to_redo(
-    group: list[EpisodeText],
-    sets: dict[str, np.ndarray],
-    keys: np.ndarray,
-    counts: np.ndarray,
-    boilerplate: np.ndarray,
-    added: set[str] | None,
-) -> set[str]:
-    """The episodes of one show whose shares must be computed (see ``library_shares``)."""
-    if added is None:
-        return {e.id for e in group}
-    new = [e for e in group if e.id in added]
-    if len(new) == len(group) or any(e.shares is None for e in group if e.id not in added):
-        return {e.id for e in group}
-    before = counts.copy()  # each shingle's count without the added episodes
-    for e in new:
-        before[np.searchsorted(keys, sets[e.id])] -= 1
-    flipped = keys[boilerplate != (before > _limit(len(group) - len(new)))]
-    redo = {e.id for e in new}
-    if len(flipped):
-        redo |= {e.id for e in group if np.isin(sets[e.id], flipped).any()}
-    return redo
+def _fill(episodes: list[EpisodeText], fill: Fill) -> None:
+    missing = [e for e in episodes if e.shingles is None]
+    if missing:
+        fill(missing)
+
+
+def _occurrences(episodes: list[EpisodeText], starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(hash, row) of every shingle of ``episodes`` (whose first rows are ``starts``),
+    sorted by hash, and by row within a hash (each episode's are sorted by hash, passages in
+    order: a stable sort of them in row order keeps that)."""
+    parts = [_shingles(e) for e in episodes]
+    hashes = np.concatenate([h for h, _ in parts] or [np.empty(0, np.int64)])
+    rows = np.concatenate(
+        [(p + s).astype(np.int32) for (_, p), s in zip(parts, starts, strict=True)]
+        or [np.empty(0, np.int32)]
+    )
+    order = np.argsort(hashes, kind="stable")
+    return hashes[order], rows[order]
+
+
+def _distinct_per_run(holders: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """How many distinct values each run of ``holders`` holds (runs start at ``first``;
+    within a run equal values are adjacent)."""
+    if not len(first):
+        return np.zeros(0, np.int64)
+    change = np.ones(len(holders), dtype=bool)
+    np.not_equal(holders[1:], holders[:-1], out=change[1:])
+    change[first] = True
+    return np.add.reduceat(change.astype(np.int64), first)
+
+
+def _episodes_per_hash(hashes: np.ndarray, holders: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each of sorted ``wanted``, how many distinct episodes hold it among the sorted
+    occurrences ``hashes`` (held by ``holders``, adjacent within a hash)."""
+    lo = np.searchsorted(hashes, wanted, side="left")
+    lengths = np.searchsorted(hashes, wanted, side="right") - lo
+    found = lengths > 0
+    at = positions_of(hashes, wanted[found])
+    counts = np.zeros(len(wanted), np.int64)
+    starts = np.cumsum(lengths[found]) - lengths[found]
+    counts[found] = _distinct_per_run(holders[at], starts)
+    return counts
 
 
 def boilerplate_shares(
@@ -148,6 +217,6 @@ def boilerplate_shares(
         rows.setdefault(eid, []).append(i)
     episodes = [EpisodeText(eid, shows[r[0]], [texts[i] for i in r]) for eid, r in rows.items()]
     out = np.zeros(n, np.float32)
-    for eid, shares in library_shares(episodes).items():
+    for eid, shares in library_shares(episodes).shares.items():
         out[rows[eid]] = shares
     return out

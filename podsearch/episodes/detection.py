@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -36,6 +37,7 @@ import numpy as np
 from ..core.models import Episode
 from ..speakers.names import is_anonymous_label, name_similarity
 from .alignment import lis_indices, shingle_hashes, token_ids, tokens
+from .postings import Postings, positions_of
 
 DATE_TOLERANCE_DAYS = 1  # a feed's date and a transcript service's may differ by a time zone
 BOILERPLATE_SHARE = 0.05  # shingles in more than 5% of a collection's episodes (at least 3)
@@ -233,7 +235,18 @@ def group_same_episodes(
     if n < 2:
         return [[e] for e in episodes]
     boilerplate, pairs = candidate_pairs(sketches, fresh)
-    parent = list(range(n))
+    return group_pairs(episodes, sketches, boilerplate, pairs)
+
+
+def group_pairs(
+    episodes: Sequence[Episode],
+    sketches: Sequence[Sketch],
+    boilerplate: np.ndarray,
+    pairs: list[tuple[int, int]],
+) -> list[list[Episode]]:
+    """The episodes grouped by scoring the candidate ``pairs`` (indices into ``episodes``,
+    in the order ``candidate_pairs`` gives them), in input order."""
+    parent = list(range(len(episodes)))
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -241,7 +254,7 @@ def group_same_episodes(
             i = parent[i]
         return i
 
-    members = {i: [i] for i in range(n)}
+    members = {i: [i] for i in range(len(episodes))}
     for i, j in pairs:
         ri, rj = root(i), root(j)
         if ri == rj:
@@ -262,61 +275,113 @@ def group_same_episodes(
 def candidate_pairs(
     sketches: list[Sketch], fresh: int | None = None
 ) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """(the boilerplate shingles, the pairs worth scoring, most shared shingles first).
+    """(the boilerplate shingles, the pairs worth scoring, most shared shingles first) of a
+    collection of sketches; ``fresh``: only pairs with one of the first ``fresh``."""
+    if fresh is None:
+        postings = Postings.of([s.hashes for s in sketches], [str(i) for i in range(len(sketches))])
+        return shared_candidates(postings)
+    ids = [str(i) for i in range(len(sketches))]
+    return fresh_candidates(
+        Postings.of([s.hashes for s in sketches[fresh:]], ids[fresh:]),
+        Postings.of([s.hashes for s in sketches[:fresh]], ids[:fresh]),
+    )
+
+
+def shared_candidates(
+    postings: Postings, fresh: int | None = None
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """(the boilerplate shingles, the pairs worth scoring, most shared shingles first), the
+    pairs as owner numbers of ``postings`` (each owner's sketch hashes).
 
     A pair is a candidate when it shares at least the lowest level's chain of
     non-boilerplate shingles and that many make up at least the lowest containment of the
     smaller one: bounds on what ``text_overlap`` can find, so no pair that could match is
     left out. Shared counts are a sparse product A Aᵀ of the episode-by-shingle matrix over
     shingles held by 2 to ``df_max`` episodes: memory grows with the pairs that share
-    something, not with the square of the library.
-
-    ``fresh``: only pairs with one of the first ``fresh`` sketches (new episodes; the rest
-    are a library's, grouped when they were added). For a few of them the shared counts are
-    gathered per shingle with numpy: no scipy import (1.1 s of adding one episode)."""
-    n = len(sketches)
-    hashes = np.concatenate([s.hashes for s in sketches])
-    owner = np.concatenate([np.full(len(s.hashes), i, np.int32) for i, s in enumerate(sketches)])
-    uniq, inverse, count = unique_of_runs(hashes)
-    df_max = max(3, int(BOILERPLATE_SHARE * n))
+    something, not with the square of the library. ``fresh``: only pairs with one of the
+    first ``fresh`` owners."""
+    n = len(postings.ids)
+    owner = postings.owner
+    uniq, _, count = postings.runs()
+    df_max = _df_max(n)
     boilerplate = uniq[count > df_max]
-    doc_count = count[inverse]
+    run = np.repeat(np.arange(len(count)), count)  # each entry's distinct hash
+    doc_count = count[run]
     # Non-boilerplate shingles per episode: an upper bound on each pair's containment.
     sizes = np.maximum(1, np.bincount(owner[doc_count <= df_max], minlength=n))
     keep = (doc_count >= 2) & (doc_count <= df_max)
-    if fresh is not None and fresh * FEW_FRESH <= n:
-        i, j, c = _shared_with_fresh(inverse[keep], owner[keep], fresh, n)
-    else:
-        i, j, c = _shared_all(inverse, owner, count, keep, df_max, n)
-        if fresh is not None:
-            i, j, c = i[i < fresh], j[i < fresh], c[i < fresh]
+    i, j, c = _shared_all(run, owner, count, keep, df_max, n)
+    if fresh is not None:
+        i, j, c = i[i < fresh], j[i < fresh], c[i < fresh]
+    return boilerplate, _worth_scoring(i, j, c, sizes)
+
+
+def fresh_candidates(
+    library: Postings, fresh: Postings
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """``shared_candidates`` of ``fresh.added(library)`` with only the pairs involving a
+    fresh owner (numbered first, the library's after them), found without merging the two:
+    a library's postings are millions of entries, a few new episodes' thousands. Only the
+    entries of the fresh episodes' shingles are gathered from the library (no scipy: 1.1 s
+    of adding one episode). Many fresh owners (more than 1/``FEW_FRESH``): the sparse
+    product over the merged postings."""
+    f, n = len(fresh.ids), len(fresh.ids) + len(library.ids)
+    if f * FEW_FRESH > n:
+        return shared_candidates(fresh.added(library), f)
+    df_max = _df_max(n)
+    hashes, _, count = fresh.runs()
+    in_library = np.searchsorted(library.hashes, hashes, side="right") - np.searchsorted(
+        library.hashes, hashes, side="left"
+    )
+    total = count + in_library
+    # Boilerplate: the fresh shingles held too often, and the library's own (a run longer
+    # than df_max has equal hashes df_max apart).
+    held_apart = library.hashes[df_max:] == library.hashes[:-df_max]
+    boilerplate = np.union1d(hashes[total > df_max], library.hashes[:-df_max][held_apart])
+    sizes = np.concatenate(
+        [
+            _non_boilerplate(fresh, boilerplate, np.bincount(fresh.owner, minlength=f)),
+            _non_boilerplate(library, boilerplate, np.bincount(library.owner, minlength=n - f)),
+        ]
+    )
+    # The entries of the shingles 2 to df_max episodes share, from both, sorted by hash.
+    kept = hashes[(total >= 2) & (total <= df_max)]
+    at_fresh, at_library = positions_of(fresh.hashes, kept), positions_of(library.hashes, kept)
+    entries = np.concatenate((fresh.hashes[at_fresh], library.hashes[at_library]))
+    owner = np.concatenate((fresh.owner[at_fresh], library.owner[at_library] + f))
+    order = np.argsort(entries, kind="stable")
+    _, run, shared = np.unique(entries[order], return_inverse=True, return_counts=True)
+    i, j, c = _shared_with_fresh(run, owner[order], shared, f, n)
+    return boilerplate, _worth_scoring(i, j, c, sizes)
+
+
+def _df_max(n: int) -> int:
+    """Shingles in more than this many of ``n`` episodes are boilerplate."""
+    return max(3, int(BOILERPLATE_SHARE * n))
+
+
+def _non_boilerplate(postings: Postings, boilerplate: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """Each owner's count of shingles that are not ``boilerplate`` (``held``: of all)."""
+    owners = postings.owner[positions_of(postings.hashes, boilerplate)]
+    return held - np.bincount(owners, minlength=len(held))
+
+
+def _worth_scoring(
+    i: np.ndarray, j: np.ndarray, c: np.ndarray, sizes: np.ndarray
+) -> list[tuple[int, int]]:
+    """The pairs (i, j) sharing ``c`` shingles within the bounds, most shared first."""
+    sizes = np.maximum(1, sizes)
     ok = (c >= MIN_LEVEL[1]) & (c >= MIN_LEVEL[0] * np.minimum(sizes[i], sizes[j]))
     i, j, c = i[ok], j[ok], c[ok]
     order = np.lexsort((j, i, -c))  # most shared first; ties in row-major order
-    return boilerplate, list(zip(i[order].tolist(), j[order].tolist(), strict=True))
+    return list(zip(i[order].tolist(), j[order].tolist(), strict=True))
 
 
-FEW_FRESH = 8  # at most 1/8 of the sketches fresh: the numpy path of ``candidate_pairs``
-
-
-def unique_of_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``np.unique(values, return_inverse=True, return_counts=True)`` for values made of
-    sorted runs (each sketch's hashes are sorted): a stable argsort merges the runs instead
-    of sorting from scratch (0.5 s instead of 1.2 s for the 309-episode library's 7.2 M;
-    without the inverse, ``np.unique`` itself is the faster one)."""
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    first = np.empty(len(ordered), dtype=bool)
-    first[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
-    inverse = np.empty(len(ordered), dtype=np.intp)
-    inverse[order] = np.cumsum(first) - 1
-    counts = np.diff(np.append(np.flatnonzero(first), len(ordered)))
-    return ordered[first], inverse, counts
+FEW_FRESH = 8  # at most 1/8 of the sketches fresh: the numpy path of ``shared_candidates``
 
 
 def _shared_all(
-    inverse: np.ndarray, owner: np.ndarray, count: np.ndarray, keep: np.ndarray, df_max: int, n: int
+    run: np.ndarray, owner: np.ndarray, count: np.ndarray, keep: np.ndarray, df_max: int, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(i, j, shared) of every pair i < j sharing a kept shingle: a sparse product."""
     from scipy import sparse
@@ -324,7 +389,7 @@ def _shared_all(
     # Columns: only the shingles two or more episodes share (most are in one episode only).
     column = np.cumsum((count >= 2) & (count <= df_max)) - 1
     a = sparse.csr_matrix(
-        (np.ones(int(keep.sum()), np.int32), (owner[keep], column[inverse[keep]])),
+        (np.ones(int(keep.sum()), np.int32), (owner[keep], column[run[keep]])),
         shape=(n, int(column[-1]) + 1 if len(column) else 0),
     )
     shared = sparse.triu(a @ a.T, k=1).tocoo()
@@ -332,17 +397,14 @@ def _shared_all(
 
 
 def _shared_with_fresh(
-    shingle: np.ndarray, owner: np.ndarray, fresh: int, n: int
+    run: np.ndarray, owner: np.ndarray, count: np.ndarray, fresh: int, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(i, j, shared) of every pair i < j with i fresh (< ``fresh``) sharing a shingle, from
-    the (shingle, owner) entries of the kept shingles."""
-    order = np.argsort(shingle, kind="stable")
-    shingle, owner = shingle[order], owner[order]
-    starts = np.searchsorted(shingle, shingle, side="left")
-    ends = np.searchsorted(shingle, shingle, side="right")
+    the kept entries' distinct-hash numbers ``run`` (sorted, whole runs: a shingle is kept
+    or not for all its holders) and owners; ``count[r]``: how many hold hash ``r``."""
     mine = owner < fresh
     # Each fresh entry against every entry of its shingle.
-    lo, lengths = starts[mine], (ends - starts)[mine]
+    lo, lengths = np.searchsorted(run, run[mine]), count[run[mine]]
     me = np.repeat(owner[mine], lengths)
     at = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
     other = owner[at]

@@ -8,6 +8,7 @@ import shutil
 import time
 from collections.abc import Callable
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +18,25 @@ from ..core.models import Episode
 from ..core.version import __version__
 from ..embed.base import Embedder, encode_all
 from ..embed.factory import export_for_queries, load_embedder, load_index_embedder
-from ..episodes.boilerplate import EpisodeText, library_shares
+from ..episodes.boilerplate import EpisodeText, Kept, library_shares
 from ..episodes.chunking import ChunkConfig, chunk_episode
 from ..speakers.book import SpeakerBook
 from ..speakers.names import canonicalize_episodes
 from ..speakers.roles import compute_roles
 from ..speakers.scope import scope_episode_speakers
 from ..store.index import Index
-from ..store.layout import TURNS, home_dir, speaker_file
+from ..store.layout import EPISODES, PASSAGES, TURNS, home_dir, speaker_file
 from ..store.tables import schemas
 from ..store.writer import IndexContents, Previous, write_index
 from .checkpoints import Checkpoints
 from .edits import apply_edits, load_edits
 from .report import IndexReport, Progress
 from .rows import chapter_at, embed_texts, episode_row, passage_row, turn_rows
-from .sketches import load_shingle_sets
+from .sketches import generation_key, keep_postings, load_kept, load_shingle_sets, save_kept
 
 CHECKPOINT_DIR = "embed-cache"
 SHINGLE_DIR = "shingle-cache"  # each episode's boilerplate shingles (``sketches``)
+KEPT_DIR = "counts"  # under it: the boilerplate counts of the latest generation
 # Texts embedded between two checkpoints (whole episodes: ~15-30 s of a CPU's work).
 CHECKPOINT_TEXTS = 2048
 
@@ -91,25 +93,26 @@ def commit(
     precision = precision or (old.precision if old else "fp32")
     report = report or IndexReport(index_dir=str(index_dir), model=model_name)
     report.precision = precision
-    passages_rows: list[dict[str, Any]] = []
+    # The kept episodes' passages and turns stay Arrow tables (as the old generation's, in
+    # today's schema): a round trip of 123,549 passages through Python objects cost ~1 s.
+    kept_passages: Any = None
     turns_rows: list[dict[str, Any]] = []  # the fresh episodes' turns
-    kept_turns: Any = None  # the kept episodes' turns, as the old generation's Arrow table
+    kept_turns: Any = None
     cache: dict[str, np.ndarray] = {}  # text hash -> vector: the old ones, then new ones
     old_vectors: np.ndarray | None = None
-    keep_rows: list[int] = []
+    keep_rows = np.zeros(0, np.int64)
     episodes_rows: list[dict[str, Any]] = []
     if old:
         keep = set(keep_ids)
         old_eps = old.episode_rows()
         episodes_rows = [old_eps[eid] for eid in keep_ids]
+        kept_turns, _ = _kept_rows(old.turns, keep, TURNS)
         # Passage rows are needed only to keep episodes or reuse vectors: a rebuild from a
         # generation whose passages are damaged reads neither.
-        ptable = old.passages.to_pylist() if keep or reuse_vectors else []
-        keep_rows = [i for i, r in enumerate(ptable) if r["episode_id"] in keep]
-        kept_turns = _kept_turns(old, keep)
-        if reuse_vectors:
+        if reuse_vectors:  # of kept passages, and of the texts of updated episodes
             old_vectors = old.vectors()
-            passages_rows.extend(ptable[i] for i in keep_rows)
+            if keep:
+                kept_passages, keep_rows = _kept_rows(old.passages, keep, PASSAGES)
             report.passages_unchanged = len(keep_rows)
 
     named = apply_identity(fresh, speaker_book(index_dir))
@@ -159,21 +162,34 @@ def commit(
         export_for_queries(embedder)  # torch is loaded now: make the ONNX query model once
     report.passages_added = len(new_rows)
     dim = _dimension(old if reuse_vectors else None, cache, embedder, model_name)
+    kept = len(keep_rows)
     # One array of the final size, filled in place: the vectors are never held twice.
-    all_vectors = np.empty((len(passages_rows) + len(new_rows), dim), dtype=np.float32)
-    if passages_rows and keep_rows[-1] == len(keep_rows) - 1:  # every old row, in order
-        all_vectors[: len(keep_rows)] = old_vectors[: len(keep_rows)]  # a copy, not a gather
-    elif passages_rows:
-        np.take(old_vectors, keep_rows, axis=0, out=all_vectors[: len(passages_rows)])
-    for i, r in enumerate(new_rows, len(passages_rows)):
+    all_vectors = np.empty((kept + len(new_rows), dim), dtype=np.float32)
+    if kept and keep_rows[-1] == kept - 1:  # every old row, in order
+        all_vectors[:kept] = old_vectors[:kept]  # a copy, not a gather
+    elif kept:
+        np.take(old_vectors, keep_rows, axis=0, out=all_vectors[:kept])
+    for i, r in enumerate(new_rows, kept):
         all_vectors[i] = cache[text_hash(r["embed_text"])]
-    passages_rows.extend(new_rows)
     del cache, old_vectors
+    passages = _all_rows(kept_passages, new_rows, PASSAGES)
     episodes_rows = apply_edits(episodes_rows, load_edits(index_dir))
-    previous = _previous(old, len(keep_rows) if reuse_vectors else 0, episodes_rows)
-    _mark_boilerplate(passages_rows, episodes_rows, old if previous else None, index_dir)
+    previous = _previous(old, kept, episodes_rows)
+    columns = passages.select(["episode_id", "speaker", "text"]).to_pydict()
+    shares, counts = _mark_boilerplate(
+        columns["episode_id"],
+        columns.pop("text"),
+        episodes_rows,
+        old if previous else None,
+        index_dir,
+    )
+    passages = passages.set_column(
+        passages.schema.get_field_index("boilerplate"),
+        "boilerplate",
+        _float32(shares),
+    )
     report.episodes_total = len(episodes_rows)
-    report.passages_total = len(passages_rows)
+    report.passages_total = passages.num_rows
     # The user's choice of vector index sticks; otherwise it follows the library's size.
     kind = vector_index or (old.vector_choice if old else None)
     manifest = {
@@ -185,16 +201,16 @@ def commit(
         },
         "counts": {
             "episodes": len(episodes_rows),
-            "passages": len(passages_rows),
+            "passages": passages.num_rows,
             "turns": len(turns_rows) + (kept_turns.num_rows if kept_turns is not None else 0),
             "sources": sum(len(r["sources"]) for r in episodes_rows),
         },
         "chunking": cfg.as_dict(),
         # Read by every query: kept here so that a question needs no passage table scan.
         "speakers": {
-            "names": sorted({r["speaker"] for r in passages_rows if r["speaker"]}),
+            "names": sorted({s for s in columns["speaker"] if s}),
             "roles": compute_roles(
-                ((r["speaker"], r["episode_id"]) for r in passages_rows), episodes_rows
+                zip(columns["speaker"], columns["episode_id"], strict=True), episodes_rows
             ),
         },
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -204,14 +220,15 @@ def commit(
         index_dir,
         IndexContents(
             manifest,
-            passages_rows,
+            passages,
             episodes_rows,
-            _all_turns(kept_turns, turns_rows),
+            _all_rows(kept_turns, turns_rows, TURNS),
             all_vectors,
             previous=previous,
         ),
         vector_index=kind,
     )
+    keep_boilerplate_counts(index_dir, counts)
     checkpoints.clear()  # the new generation holds every vector they kept
     return report
 
@@ -297,71 +314,94 @@ def _previous(old: Index | None, kept: int, episodes_rows: list[dict[str, Any]])
     return Previous(old.root, old.manifest, kept, lexical=same_meta)
 
 
-def _kept_turns(old: Index, keep: set[str]) -> Any:
-    """The turns of the kept episodes as an Arrow table in today's schema: turns hold their
-    cues, and a round trip through Python objects cost ~1 s at 34k turns."""
+def _kept_rows(table: Any, keep: set[str], name: str) -> tuple[Any, np.ndarray]:
+    """(the rows of the old generation's table ``name`` of the episodes ``keep``, as an
+    Arrow table in today's schema; their numbers)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    schema = schemas()[TURNS]
-    table = old.turns
     wanted = pa.array(sorted(keep), type=table.schema.field("episode_id").type)
     mask = pc.is_in(table.column("episode_id"), value_set=wanted)
-    # Every turn kept (episodes added, none changed): no filtered copy (0.34 s at 34k turns).
-    kept = table if pc.all(mask).as_py() else table.filter(mask)
+    # Every row kept (episodes added, none changed): no filtered copy (0.34 s at 34k turns).
+    if pc.all(mask).as_py():
+        kept, rows = table, np.arange(table.num_rows)
+    else:
+        kept, rows = table.filter(mask), np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+    schema = schemas()[name]
     if set(schema.names) <= set(kept.column_names):
         try:
-            return kept.select(schema.names).cast(schema)
+            return kept.select(schema.names).cast(schema), rows
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
-    return pa.Table.from_pylist(kept.to_pylist(), schema=schema)  # an older generation's
+    return pa.Table.from_pylist(kept.to_pylist(), schema=schema), rows  # an older generation's
 
 
-def _all_turns(kept: Any, fresh: list[dict[str, Any]]) -> Any:
-    """Every turn of the new generation: the kept ones, then the fresh episodes'."""
-    if kept is None:
-        return fresh
+def _all_rows(kept: Any, fresh: list[dict[str, Any]], name: str) -> Any:
+    """Every row of the new generation's table ``name``: the kept ones, then the fresh
+    episodes'."""
     import pyarrow as pa
 
-    return pa.concat_tables([kept, pa.Table.from_pylist(fresh, schema=kept.schema)])
+    schema = schemas()[name]
+    new = pa.Table.from_pylist(fresh, schema=schema)
+    return new if kept is None else pa.concat_tables([kept, new])
+
+
+def _float32(values: list[float]) -> Any:
+    import pyarrow as pa
+
+    return pa.array(values, type=pa.float32())
 
 
 def _mark_boilerplate(
-    passages: list[dict[str, Any]],
+    episode_ids: list[str],
+    texts: list[str],
     episodes: list[dict[str, Any]],
     grown: Index | None,
     index_dir: Path,
-) -> None:
-    """Each passage's ``boilerplate``: the share of its text its show repeats across
-    episodes (``episodes.boilerplate``). One more episode can make a show's intro common, so
-    the whole library counts; ``grown``, the previous generation when the new one starts with
-    all its passages, lets unaffected episodes keep their shares (if no show changed)."""
+) -> tuple[list[float], Kept | None]:
+    """Each passage's ``boilerplate`` (passage i: of episode ``episode_ids[i]``, with text
+    ``texts[i]``): the share of its text its show repeats across episodes
+    (``episodes.boilerplate``). One more episode can make a show's intro common, so the whole
+    library counts; ``grown``, the previous generation when the new one starts with all its
+    passages, and what it kept beside the index spare reading every episode's shingles (if
+    no show changed). Returns the shares, rounded, and what this generation keeps (None: its
+    passages are not grouped by episode, so rows could not be matched)."""
     show = {e["episode_id"]: e.get("podcast") for e in episodes}
     rows: dict[str, list[int]] = {}
-    for i, p in enumerate(passages):
-        rows.setdefault(p["episode_id"], []).append(i)
-    added: set[str] | None = None
-    if grown is not None:
+    for i, eid in enumerate(episode_ids):
+        rows.setdefault(eid, []).append(i)
+    items = [EpisodeText(eid, show.get(eid), [texts[i] for i in r]) for eid, r in rows.items()]
+    # Rows numbered episode by episode, as ``library_shares`` numbers them.
+    in_order = all(r[-1] - r[0] == len(r) - 1 for r in rows.values()) and all(
+        a[-1] < b[0] for a, b in pairwise(rows.values())
+    )
+    added, kept = None, None
+    folder = home_dir(index_dir) / SHINGLE_DIR
+    if grown is not None and in_order:
         before = grown.episode_rows()
         if all(before[e].get("podcast") == show.get(e) for e in before if e in show):
             added = set(rows) - set(before)
-    items = [
-        EpisodeText(
-            eid,
-            show.get(eid),
-            [passages[i]["text"] for i in r],
-            shares=None
-            if added is None or eid in added
-            else [passages[i].get("boilerplate") for i in r],
-        )
-        for eid, r in rows.items()
-    ]
-    if added is not None and any(None in (e.shares or ()) for e in items):
-        added = None  # a generation from before shares were kept
-    load_shingle_sets(items, home_dir(index_dir) / SHINGLE_DIR)
-    for eid, shares in library_shares(items, added).items():
-        for i, share in zip(rows[eid], shares.tolist(), strict=True):
-            passages[i]["boilerplate"] = round(share, 3)
+            kept = load_kept(folder / KEPT_DIR, generation_key(grown.manifest, PASSAGES, EPISODES))
+    result = library_shares(
+        items, added, kept=kept, fill=partial(load_shingle_sets, folder=folder, prune=False)
+    )
+    if all(e.shingles is not None for e in items):
+        load_shingle_sets(items, folder)  # all read: the entries of other texts can go
+    shares = [0.0] * len(texts)
+    for eid, values in result.shares.items():
+        for i, share in zip(rows[eid], values.tolist(), strict=True):
+            shares[i] = round(share, 3)
+    return shares, result.kept if in_order else None
+
+
+def keep_boilerplate_counts(index_dir: Path, kept: Kept | None) -> None:
+    """After a write: keep what the new generation's boilerplate counts start the next
+    addition from (only that)."""
+    folder = home_dir(index_dir) / SHINGLE_DIR / KEPT_DIR
+    key = generation_key(Index(index_dir).manifest, PASSAGES, EPISODES)
+    if kept is not None:
+        save_kept(folder, key, kept)
+    keep_postings(folder, {key} if kept is not None else set())
 
 
 def _passage_rows(ep: Episode, cfg: ChunkConfig) -> list[dict[str, Any]]:

@@ -11,12 +11,20 @@ is computed again, and entries no episode used in a run are removed after it.
 Each episode's set of passage shingles (``episodes.boilerplate``) is kept the same way under
 ``shingle-cache/``, keyed by a digest of its passage texts: without it, adding one episode to
 the 309-episode library re-tokenised all 123,549 passages (~6 s of the run).
+
+What the latest generation's counts start from is kept too, keyed by the checksums its
+manifest records for the tables it comes from (``generation_key``): its sketch postings
+(``episodes.postings``, every episode's sketch hashes sorted, under ``sketch-cache/postings``)
+and its boilerplate counts (``episodes.boilerplate.Kept``, under ``shingle-cache/counts``).
+The next run adds its episodes to them instead of sorting the library's millions of hashes
+again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -25,8 +33,9 @@ from typing import BinaryIO
 import numpy as np
 
 from ..core.models import Episode
-from ..episodes.boilerplate import EpisodeText, passage_shingles
+from ..episodes.boilerplate import EpisodeText, Kept, passage_shingles
 from ..episodes.detection import Sketch, sketch
+from ..episodes.postings import Postings
 
 # In the key: a change of sketch format never reads old entries. 2: word ids that are the
 # same in every process (format 1 used Python's per-process string hash).
@@ -96,11 +105,12 @@ def _usable(folder: Path | None) -> bool:
     return True
 
 
-def load_sketches(episodes: list[Episode], folder: Path | None) -> list[Sketch]:
+def load_sketches(episodes: list[Episode], folder: Path | None, prune: bool = True) -> list[Sketch]:
     """One sketch per episode: read from ``folder`` when stored, else made and stored.
 
-    With ``folder`` None every sketch is made (no cache). Entries that none of ``episodes``
-    used are removed, so the cache holds one entry per library episode."""
+    With ``folder`` None every sketch is made (no cache). ``prune``: ``episodes`` are the
+    whole library, and the entries that none of them used are removed, so the cache holds
+    one entry per library episode."""
     if not _usable(folder):
         return [sketch(ep) for ep in episodes]
     out, used = [], set()
@@ -112,26 +122,33 @@ def load_sketches(episodes: list[Episode], folder: Path | None) -> list[Sketch]:
             sk = sketch(ep)
             _write(folder / name, sk)
         out.append(sk)
-    _prune(folder, used, "*.npz")
+    if prune:
+        _prune(folder, used, "*.npz")
     return out
 
 
-def load_shingle_sets(episodes: list[EpisodeText], folder: Path | None) -> None:
+def load_shingle_sets(episodes: list[EpisodeText], folder: Path | None, prune: bool = True) -> None:
     """Fill each episode's ``shingles`` (``boilerplate.passage_shingles``): read from
-    ``folder`` when stored, else made and stored (``folder`` None: made, not stored)."""
+    ``folder`` when stored, else made and stored (``folder`` None: made, not stored).
+    Episodes whose shingles are filled already are left as they are. ``prune``: these are
+    the whole library, and the entries none of them uses are removed."""
     if not _usable(folder):
         for e in episodes:
-            e.shingles = passage_shingles(e.texts)
+            if e.shingles is None:
+                e.shingles = passage_shingles(e.texts)
         return
+    assert folder is not None
     used = set()
     for e in episodes:
         name = _digest(FORMAT + b"-passage-shingles-sorted", e.texts) + ".npz"
         used.add(name)
-        e.shingles = _read_shingles(folder / name, len(e.texts))
+        if e.shingles is None:
+            e.shingles = _read_shingles(folder / name, len(e.texts))
         if e.shingles is None:
             hashes, owner = e.shingles = passage_shingles(e.texts)
             _save(folder / name, lambda f, a=hashes, b=owner: np.savez(f, hashes=a, owner=b))
-    _prune(folder, used, "*.npz")
+    if prune:
+        _prune(folder, used, "*.npz")
 
 
 def _read_shingles(path: Path, passages: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -147,3 +164,112 @@ def _read_shingles(path: Path, passages: int) -> tuple[np.ndarray, np.ndarray] |
     if len(hashes) and not (hashes[1:] >= hashes[:-1]).all():
         return None  # written before they were kept sorted
     return hashes, owner.astype(np.int64)
+
+
+def generation_key(manifest: dict[str, object], *files: str) -> str | None:
+    """A digest of the checksums a generation's manifest records for ``files`` (None when it
+    records none: written before checksums were kept)."""
+    records = manifest.get("files")
+    if not isinstance(records, dict) or not all(
+        isinstance(records.get(f), dict) and records[f].get("sha256") for f in files
+    ):
+        return None
+    return _digest(FORMAT + b"-generation", (str(records[f]["sha256"]) for f in files))
+
+
+def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Store ``arrays`` as ``.npy`` files of a new folder ``path`` (made aside, then renamed
+    into place: a reader never sees half of it). A cache: a failure only costs time."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        for name, array in arrays.items():
+            np.save(tmp / f"{name}.npy", array)
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(tmp, path)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load_arrays(path: Path, names: list[str]) -> dict[str, np.ndarray] | None:
+    """The arrays ``_save_arrays`` stored, memory-mapped (read as they are used: the
+    library's postings are ~90 MB), or None if any is missing or unreadable."""
+    try:
+        return {n: np.load(path / f"{n}.npy", mmap_mode="r") for n in names}
+    except (OSError, ValueError):
+        return None
+
+
+def _sorted(hashes: np.ndarray) -> bool:
+    return bool(len(hashes) < 2 or (hashes[1:] >= hashes[:-1]).all())
+
+
+def load_postings(folder: Path | None, key: str | None) -> Postings | None:
+    """The postings stored under ``key``, or None (none stored, or unreadable)."""
+    if key is None or folder is None:
+        return None
+    got = _load_arrays(folder / key, ["hashes", "owner", "ids"])
+    if got is None:
+        return None
+    hashes, owner, ids = got["hashes"], got["owner"], got["ids"].tolist()
+    if hashes.dtype != np.int64 or owner.dtype != np.int32 or hashes.shape != owner.shape:
+        return None
+    if (len(owner) and not (owner.min() >= 0 and owner.max() < len(ids))) or not _sorted(hashes):
+        return None
+    return Postings(hashes, owner, [str(i) for i in ids])
+
+
+def save_postings(folder: Path | None, key: str | None, postings: Postings) -> None:
+    """Store ``postings`` under ``key``."""
+    if key is not None and _usable(folder):
+        assert folder is not None
+        ids = np.array(postings.ids, dtype=str)
+        _save_arrays(folder / key, {"hashes": postings.hashes, "owner": postings.owner, "ids": ids})
+
+
+def load_kept(folder: Path, key: str | None) -> Kept | None:
+    """The boilerplate counts stored under ``key``, or None (none stored, or unreadable)."""
+    got = _load_arrays(folder / key, ["shows", "common", "held"]) if key else None
+    if got is None or key is None:
+        return None
+    shows = [str(x) or None for x in got["shows"].tolist()]
+    parts = _load_arrays(folder / key, [f"{w}{i}" for i in range(len(shows)) for w in "hr"])
+    if parts is None:
+        return None
+    kept = Kept(
+        {show: parts[f"h{i}"] for i, show in enumerate(shows)},
+        {show: parts[f"r{i}"] for i, show in enumerate(shows)},
+        got["common"],
+        got["held"],
+    )
+    rows = len(kept.common)
+    if kept.common.dtype != np.int32 or kept.held.shape != (rows,) or kept.held.dtype != np.int32:
+        return None
+    for show, hashes in kept.hashes.items():
+        at = kept.rows[show]
+        if hashes.dtype != np.int64 or at.dtype != np.int32 or hashes.shape != at.shape:
+            return None
+        if (len(at) and not (at.min() >= 0 and at.max() < rows)) or not _sorted(hashes):
+            return None
+    return kept
+
+
+def save_kept(folder: Path, key: str | None, kept: Kept) -> None:
+    """Store the boilerplate counts under ``key``."""
+    if key is None or not _usable(folder):
+        return
+    shows = list(kept.hashes)  # None (no show) is stored as "", which no show is called
+    arrays = {f"h{i}": kept.hashes[show] for i, show in enumerate(shows)}
+    arrays |= {f"r{i}": kept.rows[show] for i, show in enumerate(shows)}
+    names = np.array([show or "" for show in shows], dtype=str)
+    _save_arrays(folder / key, {"shows": names, "common": kept.common, "held": kept.held, **arrays})
+
+
+def keep_postings(folder: Path | None, keys: set[str | None]) -> None:
+    """Remove the stored postings or counts other than ``keys``'."""
+    if _usable(folder):
+        assert folder is not None
+        for entry in folder.iterdir():
+            if entry.name not in keys:
+                shutil.rmtree(entry, ignore_errors=True)

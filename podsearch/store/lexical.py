@@ -80,11 +80,12 @@ def speaker_key(speaker: str | None) -> str:
 
 def build_lexical(
     folder: Path,
-    passages: list[dict[str, Any]],
+    passages: Any,
     episodes: list[dict[str, Any]] | None = None,
     previous: tuple[Path, int] | None = None,
 ) -> None:
-    """Write a lexical index of the passages into ``folder``; doc ``row`` = passage row.
+    """Write a lexical index of the passages (an Arrow table of passage rows) into
+    ``folder``; doc ``row`` = passage row.
     ``episodes`` (rows with ``title`` and ``description``) fill each passage's meta field.
     ``previous``: (lexical folder, n) of a generation whose first n passages, and their
     episodes' titles and descriptions, are these ones: its documents are copied and only the
@@ -103,19 +104,22 @@ def build_lexical(
         e["episode_id"]: " ".join(x for x in (e.get("title"), e.get("description")) if x)
         for e in episodes or []
     }
-    for row in range(start, len(passages)):
-        p = passages[row]
+    # Only the new rows' columns become Python objects.
+    new = passages.select(["text", "episode_id", "speaker"]).slice(start).to_pydict()
+    for row, (text, episode, speaker) in enumerate(
+        zip(new["text"], new["episode_id"], new["speaker"], strict=True), start
+    ):
         doc = tantivy.Document()
-        doc.add_text("text", p["text"])
-        if meta.get(p["episode_id"]):
-            doc.add_text(META_FIELD, meta[p["episode_id"]])
+        doc.add_text("text", text)
+        if meta.get(episode):
+            doc.add_text(META_FIELD, meta[episode])
         doc.add_unsigned("row", row)
-        doc.add_text("episode", p["episode_id"])
-        doc.add_text("speaker", speaker_key(p["speaker"]))
+        doc.add_text("episode", episode)
+        doc.add_text("speaker", speaker_key(speaker))
         writer.add_document(doc)
     writer.commit()
     writer.wait_merging_threads()
-    write_terms(folder, [p["text"] for p in passages[start:]], start)
+    write_terms(folder, new["text"], start)
 
 
 def _documents(folder: Path) -> int:

@@ -62,12 +62,17 @@ class IndexContents:
     i of ``vectors`` (the row-id rule, ``store.vectors``)."""
 
     manifest: dict[str, Any]
-    passages: list[dict[str, Any]]
+    passages: Any  # a list of rows, or a pyarrow Table of them in the passages schema
     episodes: list[dict[str, Any]]
     turns: Any  # a list of rows, or a pyarrow Table of them in the turns schema
     vectors: np.ndarray
     extra_files: dict[str, bytes] = field(default_factory=dict)
     previous: Previous | None = None
+
+
+def _rows_table(rows: Any, name: str) -> Any:
+    """Rows (dicts) as an Arrow table of ``name``'s schema; an Arrow table as it is."""
+    return table(rows, schemas()[name]) if isinstance(rows, list) else rows
 
 
 def _vector_index(contents: IndexContents, kind: str | None, dim: int) -> VectorIndex:
@@ -80,7 +85,7 @@ def _vector_index(contents: IndexContents, kind: str | None, dim: int) -> Vector
     if prev and prev.rows and manifest_entry(prev.manifest)["type"] == chosen:
         try:
             old = open_index(prev.folder, prev.manifest, dim)
-            if old.size == prev.rows and np.array_equal(old.vectors(), vectors[: prev.rows]):
+            if old.size == prev.rows and old.holds(vectors[: prev.rows]):
                 old.grow(vectors)  # the array itself: the vectors are not copied again
                 return old
         except (IndexFormatError, OSError, RuntimeError):
@@ -110,9 +115,10 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
     the passage count (``vectors.factory.choose_kind``); the manifest records which."""
     import pyarrow.parquet as pq
 
-    if len(contents.vectors) != len(contents.passages):  # the row-id rule
+    passages = _rows_table(contents.passages, PASSAGES)
+    if len(contents.vectors) != passages.num_rows:  # the row-id rule
         raise ValueError(
-            f"{len(contents.vectors)} vectors for {len(contents.passages)} passages: "
+            f"{len(contents.vectors)} vectors for {passages.num_rows} passages: "
             "vector i must be passage row i"
         )
     index_dir = resolve_index_dir(index_dir)  # a user's symlink is followed, never replaced
@@ -126,11 +132,9 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
     tmp.mkdir()
     try:
         sch = schemas()
-        passages = table(contents.passages, sch[PASSAGES])
         pq.write_table(passages, tmp / PASSAGES)
         pq.write_table(table(contents.episodes, sch[EPISODES]), tmp / EPISODES)
-        turns = contents.turns  # rows, or an Arrow table of them (kept turns, cues and all)
-        pq.write_table(table(turns, sch[TURNS]) if isinstance(turns, list) else turns, tmp / TURNS)
+        pq.write_table(_rows_table(contents.turns, TURNS), tmp / TURNS)
         dim = int(contents.manifest["model"]["dimension"])
         vectors = _vector_index(contents, vector_index, dim)
         entry = vectors.save(tmp)
@@ -138,7 +142,7 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
         prev = contents.previous
         build_lexical(
             tmp / LEXICAL_DIR,
-            contents.passages,
+            passages,
             contents.episodes,
             previous=(prev.folder / LEXICAL_DIR, prev.rows) if prev and prev.lexical else None,
         )
@@ -154,8 +158,7 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
         # ``podsearch verify`` checks every byte against these; a file the vector index
         # copied unchanged from the previous generation keeps that generation's record.
         recorded = (prev.manifest.get(FILES_KEY) or {}) if prev else {}
-        copied = vectors.copied
-        known = {copied: recorded[copied]} if copied in recorded else None
+        known = {name: recorded[name] for name in vectors.copied if name in recorded} or None
         manifest[FILES_KEY] = file_digests(tmp, known)
         text = dumps(manifest, indent=2, sort_keys=True) + "\n"
         (tmp / MANIFEST).write_text(text, "utf-8")

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
-from podsearch.episodes.boilerplate import EpisodeText, boilerplate_shares, library_shares
+from podsearch.episodes import boilerplate
+from podsearch.episodes.boilerplate import (
+    BOILERPLATE_SHARE,
+    EpisodeText,
+    Kept,
+    boilerplate_shares,
+    library_shares,
+    passage_shingles,
+)
 
 INTRO = "Welcome to the Garden Hour, our weekly show on plants and soil. Here is your host."
 ADVERT = "This episode is brought to you by Seedly, use the code GARDEN for ten percent off."
@@ -88,36 +98,68 @@ def _episodes(n: int, quote_in: tuple[int, ...] = ()) -> list[EpisodeText]:
 
 def _full(episodes: list[EpisodeText]) -> dict[str, list[float]]:
     fresh = [EpisodeText(e.id, e.show, e.texts) for e in episodes]
-    return {k: v.tolist() for k, v in library_shares(fresh).items()}
+    return {k: v.tolist() for k, v in library_shares(fresh).shares.items()}
 
 
-def test_added_episodes_recompute_only_what_they_change() -> None:
-    """Old episodes keep their shares (here deliberately wrong, to see they are kept) unless
-    an added episode flips the status of one of their shingles; the result equals a full
-    computation wherever it is recomputed."""
-    old = _episodes(6, quote_in=(0, 1, 2))  # the quote: in 3 episodes, not boilerplate yet
-    full = _full(old)
-    assert all(v[3] == 0.0 for k, v in full.items() if k in ("ep0", "ep1", "ep2"))
-    for e in old:
-        e.shares = [0.5] * len(e.texts)  # a marker: kept shares stay 0.5
-    more = _episodes(11, quote_in=(10,))
-    added = [more[6], more[8]]  # intro and talk (no advert, no quote): nothing flips
-    got = library_shares(old + added, {"ep6", "ep8"})
-    assert all(got[e.id].tolist() == [0.5] * len(e.texts) for e in old)
-    assert got["ep6"].tolist() == _full(old + added)["ep6"]
+def _filled(episodes: list[EpisodeText], log: list[str]) -> Callable[[list[EpisodeText]], None]:
+    def fill(wanted: list[EpisodeText]) -> None:
+        log.extend(e.id for e in wanted)
+        for e in wanted:
+            e.shingles = passage_shingles(e.texts)
 
-    # A fourth episode with the quote makes it boilerplate: the three old ones holding it
-    # are recomputed (and equal a full computation), the others keep their shares.
-    fourth = more[10]
-    got = library_shares(old + added + [fourth], {"ep6", "ep8", "ep10"})
-    want = _full(old + added + [fourth])
-    assert want["ep0"][3] == pytest.approx(1.0)
-    for e in old[:3]:
-        assert got[e.id].tolist() == want[e.id]
-    assert all(got[e.id].tolist() == [0.5] * len(e.texts) for e in old[3:])
+    return fill
 
 
-def test_without_previous_shares_everything_is_computed() -> None:
-    episodes = _episodes(6)
-    got = library_shares(episodes, added={"ep5"})  # no episode has shares: all computed
-    assert {k: v.tolist() for k, v in got.items()} == _full(episodes)
+def _same_kept(a: Kept, b: Kept) -> bool:
+    return (
+        a.hashes.keys() == b.hashes.keys()
+        and all(np.array_equal(a.hashes[k], b.hashes[k]) for k in a.hashes)
+        and all(np.array_equal(a.rows[k], b.rows[k]) for k in a.rows)
+        and np.array_equal(a.common, b.common)
+        and np.array_equal(a.held, b.held)
+    )
+
+
+@pytest.mark.parametrize(
+    ("quote_in", "share"),
+    [
+        ((10,), BOILERPLATE_SHARE),  # the quote's fourth episode makes it boilerplate
+        ((), BOILERPLATE_SHARE),  # nothing flips
+        ((10,), 0.5),  # the show's limit changes: all counted again
+    ],
+)
+def test_an_addition_counted_from_kept_counts_equals_a_full_count(
+    quote_in: tuple[int, ...], share: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shares and kept counts after adding episodes to kept counts equal those of counting
+    the whole show; only the added episodes' shingles are read unless the limit changed."""
+    monkeypatch.setattr(boilerplate, "BOILERPLATE_SHARE", share)
+    old = _episodes(6, quote_in=(0, 1, 2))
+    other = [EpisodeText("x0", "Other", [INTRO, _topic(300)])]
+    first = library_shares(old + other)
+    more = _episodes(11, quote_in=quote_in)
+    added = [more[8], more[10]]
+    log: list[str] = []
+    fresh = [EpisodeText(e.id, e.show, e.texts) for e in old + other + added]
+    got = library_shares(fresh, {"ep8", "ep10"}, kept=first.kept, fill=_filled(fresh, log))
+    want = library_shares([EpisodeText(e.id, e.show, e.texts) for e in fresh])
+    assert {k: v.tolist() for k, v in got.shares.items()} == {
+        k: v.tolist() for k, v in want.shares.items()
+    }
+    assert _same_kept(got.kept, want.kept)
+    limit_changed = share == 0.5
+    read = [e.id for e in old] if limit_changed else []
+    assert sorted(log) == sorted([*read, "ep10", "ep8"])
+    if quote_in and not limit_changed:
+        assert want.shares["ep0"][3] == pytest.approx(1.0)  # flipped, in an old episode
+
+
+def test_kept_counts_of_another_generation_are_not_used() -> None:
+    """Counts kept for other rows (a removed episode) are ignored: all is counted again."""
+    old = _episodes(6)
+    first = library_shares(old)
+    log: list[str] = []
+    fresh = [EpisodeText(e.id, e.show, e.texts) for e in old[1:] + _episodes(8)[6:]]
+    got = library_shares(fresh, {"ep6", "ep7"}, kept=first.kept, fill=_filled(fresh, log))
+    assert sorted(log) == sorted(e.id for e in fresh)
+    assert {k: v.tolist() for k, v in got.shares.items()} == _full(fresh)

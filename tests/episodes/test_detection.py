@@ -1,5 +1,5 @@
 """episodes.detection on its own: candidate pairs against a brute-force search, the fast path
-for a few fresh sketches against the sparse product, and ``unique_of_runs`` against numpy.
+for a few fresh sketches against the sparse product.
 (Detection on real and constructed episodes is tested with merging, in test_merging.py.)"""
 
 from __future__ import annotations
@@ -8,15 +8,12 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from podsearch.episodes.detection import (
     BOILERPLATE_SHARE,
     MIN_LEVEL,
     Sketch,
     candidate_pairs,
-    unique_of_runs,
 )
 
 
@@ -73,19 +70,3 @@ def test_pairs_with_fresh_sketches_are_the_pairs_of_all_that_involve_them(
     assert pairs == [(i, j) for i, j in everything if i < fresh]
     if 0 < fresh <= 5:
         assert pairs or fresh < 3  # the random library gives the fresh ones some pairs
-
-
-@given(
-    st.lists(
-        st.lists(st.integers(-(2**63), 2**63 - 1) | st.integers(0, 20), max_size=40),
-        max_size=12,
-    )
-)
-def test_unique_of_runs_is_numpy_unique(runs: list[list[int]]) -> None:
-    """Distinct values, inverse and counts exactly as ``np.unique`` gives them."""
-    values = np.concatenate([np.sort(np.array(r, dtype=np.int64)) for r in runs] or [[]])
-    values = values.astype(np.int64)
-    want = np.unique(values, return_inverse=True, return_counts=True)
-    got = unique_of_runs(values)
-    for w, g in zip(want, got, strict=True):
-        assert np.array_equal(np.ravel(w), g)

@@ -13,6 +13,8 @@ from fakes import FakeEmbedder
 
 from podsearch.api import Library
 from podsearch.core.errors import IndexFormatError
+from podsearch.pipeline import commit as commit_module
+from podsearch.pipeline.sketches import load_shingle_sets
 from podsearch.store import lexical as lexical_module
 from podsearch.store.lexical import OFFSETS_FILE, TERMS_FILE
 from podsearch.store.vectors import approximate
@@ -58,7 +60,8 @@ def test_an_added_episode_extends_the_graph_and_the_lexical_index(
     grown = _hnsw_library(tmp_path / "grown", FILES[:2])
     before = grown.open().manifest["counts"]["passages"]
     old_graph = grown.open().root / "passages.faiss"
-    old_record = grown.open().manifest["files"]["passages.faiss"]
+    old_manifest = grown.open().manifest
+    old_record = old_manifest["files"]["passages.faiss"]
     old_bytes = old_graph.read_bytes()
     kept: list[int] = []
     write_terms = lexical_module.write_terms
@@ -78,6 +81,10 @@ def test_an_added_episode_extends_the_graph_and_the_lexical_index(
     graph = index.root / "passages.faiss"
     if tail:
         assert index.manifest["vectors"]["graph_rows"] == before
+        # The graph's rows' vectors are shared with the previous generation, as recorded.
+        old_vectors = old_graph.parent / "vectors.npy"
+        assert (index.root / "vectors.npy").stat().st_ino == old_vectors.stat().st_ino
+        assert index.manifest["files"]["vectors.npy"] == old_manifest["files"]["vectors.npy"]
         from typer.testing import CliRunner
 
         from podsearch.cli.app import app
@@ -185,40 +192,57 @@ def test_added_episodes_get_the_boilerplate_shares_of_a_fresh_build(tmp_path: Pa
     assert list(_shares(fresh).values()).count(1.0) == 13 + 4  # the song is now common
     cache = grown.open().path.parent / f".{grown.open().path.name}.podsearch" / "shingle-cache"
     assert len(list(cache.glob("*.npz"))) == 13
+    assert len(list((cache / "counts").iterdir())) == 1  # kept for the next addition
+
+    # The next addition starts from the kept postings: only its own episode's shingles are
+    # read (nothing flips), and the shares still equal a fresh build's.
+    read: list[int] = []
+
+    def recording(episodes, folder, prune=True):
+        read.append(len(episodes))
+        return load_shingle_sets(episodes, folder, prune)
+
+    last = _garden(shows, range(13, 14))
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(commit_module, "load_shingle_sets", recording)
+        grown.index(first + later + last, show="Garden Hour")
+    assert read == [1]
+    fresh = Library(tmp_path / "fresh2", embedder=FakeEmbedder())
+    fresh.index(first + later + last, show="Garden Hour")
+    assert _shares(grown) == _shares(fresh)
 
 
-def test_kept_turns_stay_arrow_and_older_tables_are_brought_to_the_schema(
-    tmp_path: Path,
+@pytest.mark.parametrize("name", ["turns.parquet", "passages.parquet"])
+def test_kept_rows_stay_arrow_and_older_tables_are_brought_to_the_schema(
+    name: str, tmp_path: Path
 ) -> None:
-    """Turns of kept episodes go from the old generation's table to the new one without a
-    round trip through Python (cues and all); an older table lacking a column is completed."""
+    """Turns and passages of kept episodes go from the old generation's table to the new one
+    without a round trip through Python (cues and all), with their row numbers; an older
+    table lacking a column is completed."""
     import pyarrow as pa
 
-    from podsearch.pipeline.commit import _all_turns, _kept_turns
-    from podsearch.store.layout import TURNS
+    from podsearch.pipeline.commit import _all_rows, _kept_rows
     from podsearch.store.tables import schemas
 
     lib = Library(tmp_path / "lib", embedder=FakeEmbedder())
     lib.index(FILES)
     index = lib.open()
-    episodes = sorted(set(index.turns.column("episode_id").to_pylist()))
-    kept = _kept_turns(index, set(episodes[:1]))
-    assert kept.schema == schemas()[TURNS]
-    assert set(kept.column("episode_id").to_pylist()) == {episodes[0]}
-    assert kept.to_pylist() == [
-        r for r in index.turns.to_pylist() if r["episode_id"] == episodes[0]
-    ]
-    assert _kept_turns(index, set()).num_rows == 0
-    both = _all_turns(kept, [dict(kept.to_pylist()[0], episode_id="new")])
+    table = index.read_table(name)
+    episodes = sorted(set(table.column("episode_id").to_pylist()))
+    kept, rows = _kept_rows(table, set(episodes[1:2]), name)
+    assert kept.schema == schemas()[name]
+    everything = table.to_pylist()
+    assert kept.to_pylist() == [r for r in everything if r["episode_id"] == episodes[1]]
+    assert [everything[i] for i in rows.tolist()] == kept.to_pylist()
+    assert _kept_rows(table, set(), name)[0].num_rows == 0
+    both = _all_rows(kept, [dict(kept.to_pylist()[0], episode_id="new")], name)
     assert both.num_rows == kept.num_rows + 1 and both.column("episode_id")[-1].as_py() == "new"
 
-    class Older:  # a generation written before the turns table had its last column
-        turns = index.turns.drop_columns([index.turns.column_names[-1]])
-
-    completed = _kept_turns(Older(), set(episodes))  # type: ignore[arg-type]
-    assert completed.schema == schemas()[TURNS] and completed.num_rows == index.turns.num_rows
+    older = table.drop_columns([table.column_names[-1]])  # written before its last column
+    completed, rows = _kept_rows(older, set(episodes), name)
+    assert completed.schema == schemas()[name] and completed.num_rows == table.num_rows
     assert completed.column(completed.num_columns - 1).null_count == completed.num_rows
-    assert isinstance(completed, pa.Table)
+    assert isinstance(completed, pa.Table) and rows.tolist() == list(range(table.num_rows))
 
 
 def test_a_copied_graph_keeps_the_checksum_of_what_it_should_hold(tmp_path: Path) -> None:

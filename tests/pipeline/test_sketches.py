@@ -9,7 +9,10 @@ import pytest
 
 from podsearch.core.models import UNTIMED, Episode, Turn
 from podsearch.episodes.detection import sketch
+from podsearch.pipeline import build
 from podsearch.pipeline import sketches as store
+from podsearch.pipeline.build import POSTINGS_DIR
+from podsearch.store.layout import home_dir
 
 
 def _episode(eid: str, words: int, seed: int) -> Episode:
@@ -97,3 +100,72 @@ def test_a_sketch_is_the_same_in_every_process(tmp_path: Path) -> None:
         subprocess.run([sys.executable, "-c", code, text, str(out)], env=env, check=True)
         got.append(np.load(out))
     assert len(got[0]) > 0 and np.array_equal(got[0], got[1])
+
+
+LIBRARY = Path(__file__).parents[1] / "fixtures" / "library"
+
+
+def _kept(lib_dir: Path) -> list[Path]:
+    return sorted((home_dir(lib_dir) / "sketch-cache" / POSTINGS_DIR).iterdir())
+
+
+def test_a_library_keeps_the_postings_its_next_run_starts_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After each write the new generation's sketch postings are kept (and only those);
+    they equal postings made from scratch, and the next run sketches only its own files."""
+    from fakes import FakeEmbedder
+
+    from podsearch.api import Library
+
+    files = sorted(LIBRARY.iterdir())
+    lib = Library(tmp_path / "lib", embedder=FakeEmbedder())
+    lib.index(files[:1])  # the first run makes and keeps them
+    lib.index(files[:2])
+    (kept,) = _kept(lib.path)
+    index = lib.open()
+    assert kept.name == store.generation_key(index.manifest, "turns.parquet")
+    made = build._library_postings(index, None)  # no cache: sketched from the tables
+    assert store.load_postings(kept.parent, kept.name).equals(made)
+    assert sorted(made.ids) == sorted(index.episode_rows())
+
+    sketched: list[int] = []
+    load = store.load_sketches
+
+    def counting(episodes, folder, prune=True):
+        sketched.append(len(episodes))
+        return load(episodes, folder, prune)
+
+    monkeypatch.setattr(store, "load_sketches", counting)
+    lib.index(files)
+    assert sketched == [1, 0]  # the new file; no indexed episode shares text with it
+    (again,) = _kept(lib.path)
+    assert again != kept and store.load_postings(again.parent, again.name).equals(
+        build._library_postings(lib.open(), None)
+    )
+
+
+def test_a_source_added_later_joins_its_indexed_episode(tmp_path: Path) -> None:
+    """The candidate pairs come from the kept postings: the full text of an indexed preview,
+    added later, still merges with it, and only that episode is read back."""
+    from fakes import FakeEmbedder
+
+    from podsearch.api import Library
+    from podsearch.ingest.files import sample_paths
+
+    preview, full = sample_paths()
+    lib = Library(tmp_path / "lib", embedder=FakeEmbedder())
+    lib.index([preview, *LIBRARY.iterdir()])
+    read: list[list[str]] = []
+    light = build._light_episodes
+
+    def recording(index, ids):
+        read.append(sorted(ids))
+        return light(index, ids)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(build, "_light_episodes", recording)
+        report = lib.index([preview, full, *LIBRARY.iterdir()])
+    assert (report.episodes_updated, report.episodes_total) == (1, 4)
+    (preview_id,) = [e for e, row in lib.open().episode_rows().items() if len(row["sources"]) == 2]
+    assert read == [[preview_id]]

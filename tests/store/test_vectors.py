@@ -10,7 +10,8 @@ import pytest
 
 from podsearch.core.errors import IndexFormatError
 from podsearch.store.vectors import factory
-from podsearch.store.vectors.base import INDEX_FILE, VectorIndex
+from podsearch.store.vectors.approximate import TAIL_FILE
+from podsearch.store.vectors.base import INDEX_FILE, VECTORS_FILE, VectorIndex
 from podsearch.store.vectors.factory import KINDS, choose_kind, create, open_index
 
 DIM = 32
@@ -252,10 +253,18 @@ def test_rows_added_to_a_read_graph_are_its_exact_tail_until_they_are_many(
     entry = loaded.save(second)
     assert (entry["graph_rows"], entry["count"]) == (head, len(vectors))
     assert (second / INDEX_FILE).read_bytes() == (first / INDEX_FILE).read_bytes()
+    # The graph's rows stay in the first generation's vectors file, linked; the tail's are
+    # in their own file.
+    assert (second / VECTORS_FILE).stat().st_ino == (first / VECTORS_FILE).stat().st_ino
+    assert loaded.copied == (INDEX_FILE, VECTORS_FILE)
+    np.testing.assert_array_equal(np.load(second / entry["tail_file"]), vectors[head:])
     reopened = open_index(second, {"vectors": entry}, DIM)
+    assert reopened.holds(vectors) and not reopened.holds(vectors[::-1])
+    np.testing.assert_array_equal(reopened.vectors(), vectors)
     reopened.preload()
     assert reopened.faiss.ntotal == head
-    np.testing.assert_array_equal(reopened.vectors([5, 2999]), vectors[[5, 2999]])
+    np.testing.assert_array_equal(reopened.vectors([5, 2999, 2600, 0]), vectors[[5, 2999, 2600, 0]])
+    np.testing.assert_array_equal(reopened.vectors(), vectors)
     rng = np.random.default_rng(5)
     filters = [
         None,
@@ -281,7 +290,8 @@ def test_rows_added_to_a_read_graph_are_its_exact_tail_until_they_are_many(
     more = clustered(200, seed=9)
     grown.extend(more)
     entry = grown.save(third)
-    assert "graph_rows" not in entry and entry["count"] == len(vectors) + 200
+    assert "graph_rows" not in entry and "tail_file" not in entry
+    assert entry["count"] == len(vectors) + 200 and not (third / TAIL_FILE).exists()
     final = open_index(third, {"vectors": entry}, DIM)
     assert final.faiss.ntotal == len(vectors) + 200
     everything = np.concatenate([vectors, more])
@@ -305,3 +315,31 @@ def test_a_grown_vectors_file_is_the_old_one_copied_and_appended(
     assert _append_copy(tmp_path / "old.npy", before, header, vecs, tmp_path / "new.npy")
     np.save(tmp_path / "want.npy", vecs)
     assert (tmp_path / "new.npy").read_bytes() == (tmp_path / "want.npy").read_bytes()
+
+
+def test_a_tail_kept_in_the_vectors_file_of_an_older_version_moves_to_its_own_file(
+    vectors: np.ndarray, tmp_path: Path
+) -> None:
+    """Generations written before the tail had its own file hold every row in
+    ``vectors.npy``: read as they are, and written the new way on the next addition."""
+    from podsearch.store.vectors import approximate
+
+    head = 2600
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    built = approximate.HNSWIndex(DIM)
+    built.add(vectors[:head])
+    entry = built.save(old)
+    np.save(old / VECTORS_FILE, vectors[: head + 300])  # the older layout: the tail inside
+    entry.update(count=head + 300, graph_rows=head)
+    read = open_index(old, {"vectors": entry}, DIM)
+    np.testing.assert_array_equal(read.vectors(), vectors[: head + 300])
+    read.extend(vectors[head + 300 :])
+    entry = read.save(new)
+    assert read.copied == (INDEX_FILE,)  # the vectors file holds more than the graph's rows
+    np.testing.assert_array_equal(np.load(new / VECTORS_FILE), vectors[:head])
+    again = open_index(new, {"vectors": entry}, DIM)
+    q = vectors[head + 350]
+    assert again.search(q, 1)[0][0] == head + 350
+    np.testing.assert_array_equal(again.vectors(), vectors)

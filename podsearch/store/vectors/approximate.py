@@ -45,6 +45,45 @@ EF_SEARCH_LOOSE = 384  # for graphs built before, at efConstruction 80
 # 6,000 tail rows takes ~0.3 ms.
 TAIL_ROWS = 2_000
 TAIL_SHARE = 0.05
+# While there is a tail, ``vectors.npy`` holds the graph's rows, the file shared (linked) with
+# the generation the graph was built in, and this file the tail's: adding one episode to the
+# 309-episode library copied, hashed and synced the 190 MB of vectors again (~0.9 s).
+TAIL_FILE = "vectors-tail.npy"
+
+
+class Stacked:
+    """The rows of ``head`` (a memory map of the graph's rows) then those of ``tail``, read
+    as one array where searches need it (products, rows, slices) without joining them."""
+
+    def __init__(self, head: np.ndarray, tail: np.ndarray) -> None:
+        self.head, self.tail = head, tail
+        self.shape = (len(head) + len(tail), head.shape[1])
+        self.ndim, self.dtype = 2, np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __matmul__(self, query: np.ndarray) -> np.ndarray:
+        return np.concatenate((self.head @ query, self.tail @ query))
+
+    def __getitem__(self, rows: Any) -> np.ndarray:
+        cut = len(self.head)
+        if isinstance(rows, slice):
+            start, stop, step = rows.indices(len(self))
+            if step == 1 and start >= cut:
+                return self.tail[start - cut : stop - cut]
+            if step == 1 and stop <= cut:
+                return self.head[start:stop]
+            rows = np.arange(start, stop, step)
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(rows), self.shape[1]), np.float32)
+        low = rows < cut
+        out[low] = self.head[rows[low]]
+        out[~low] = self.tail[rows[~low] - cut]
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.concatenate((self.head, self.tail)).astype(dtype or np.float32, copy=False)
 
 
 class FaissIndex(VectorIndex):
@@ -53,7 +92,7 @@ class FaissIndex(VectorIndex):
     def __init__(self, dim: int, params: dict[str, Any] | None = None) -> None:
         super().__init__(dim)
         self._params = dict(params or {})
-        self._plain: np.ndarray = np.zeros((0, dim), np.float32)
+        self._plain: np.ndarray | Stacked = np.zeros((0, dim), np.float32)
         self._folder: Path | None = None  # set by load: the FAISS file is read on first use
         self._entry: dict[str, Any] = {}
         self._searches = 0
@@ -160,38 +199,53 @@ class FaissIndex(VectorIndex):
             return np.asarray(self._plain, dtype=np.float32)
         return np.asarray(self._plain[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
 
+    def holds(self, vectors: np.ndarray) -> bool:
+        plain = self._plain
+        if isinstance(plain, Stacked):  # part by part: never joined into one array
+            cut = len(plain.head)
+            return len(vectors) == len(plain) and all(
+                np.array_equal(part, rows)
+                for part, rows in ((plain.head, vectors[:cut]), (plain.tail, vectors[cut:]))
+            )
+        return super().holds(vectors)
+
     def preload(self) -> None:
         """Read everything into RAM now (a server)."""
         self._plain = self._in_memory(self.faiss)
 
-    def _in_memory(self, index: Any) -> np.ndarray:
+    def _in_memory(self, index: Any) -> np.ndarray | Stacked:
         """The plain vectors in RAM (a copy of the memory map; kinds whose FAISS structure
         holds them row by row return a view of it instead)."""
         return np.array(self._plain, dtype=np.float32)
 
     def save(self, folder: Path) -> dict[str, Any]:
+        self.copied = ()
         if self._folder is not None:
             # Unchanged since read (a graph with a tail): its file is linked (copied where
             # links are refused), not read, parsed and written again; ``copied`` tells the
             # writer so. A link shares the file with the previous generation: podsearch never
             # writes into a generation's files, and a graph damaged on disk in both is
             # built again from the vectors by ``podsearch rebuild``.
-            source = self._folder / self._entry.get("file", INDEX_FILE)
-            try:
-                os.link(source, folder / INDEX_FILE)
-            except OSError:
-                shutil.copyfile(source, folder / INDEX_FILE)
-            self.copied = INDEX_FILE
+            _link(self._folder / self._entry.get("file", INDEX_FILE), folder / INDEX_FILE)
+            self.copied = (INDEX_FILE,)
         else:
             import faiss
 
             faiss.write_index(self.faiss, str(folder / INDEX_FILE))
+        entry = self.entry(INDEX_FILE)
+        head = self._graph_rows
+        if head is not None:
+            entry["graph_rows"], entry["tail_file"] = head, TAIL_FILE
+            np.save(folder / TAIL_FILE, np.asarray(self._plain[head:], dtype=np.float32))
+            if self._source is not None and self._source[1] == head:
+                _link(self._source[0], folder / VECTORS_FILE)  # the graph's rows, as read
+                self.copied += (VECTORS_FILE,)
+            else:
+                np.save(folder / VECTORS_FILE, np.asarray(self._plain[:head], dtype=np.float32))
+            return entry
         plain = np.asarray(self._plain, dtype=np.float32)
         if self._source is None or not _append_copy(*self._source, plain, folder / VECTORS_FILE):
             np.save(folder / VECTORS_FILE, plain)
-        entry = self.entry(INDEX_FILE)
-        if self._graph_rows is not None:
-            entry["graph_rows"] = self._graph_rows
         return entry
 
     @classmethod
@@ -207,15 +261,40 @@ class FaissIndex(VectorIndex):
         if index._plain.ndim != 2 or index._plain.shape[1] != dim:
             raise IndexFormatError(f"{folder / VECTORS_FILE} does not hold {dim}-d vectors")
         index._folder, index._entry = folder, entry
-        index._source = (folder / VECTORS_FILE, len(index._plain), int(index._plain.offset))
+        head = index._plain
+        index._source = (folder / VECTORS_FILE, len(head), int(head.offset))
         if entry.get("graph_rows") is not None:
             index._graph_rows = int(entry["graph_rows"])
-            if not 0 <= index._graph_rows <= len(index._plain):
+            if entry.get("tail_file"):
+                index._plain = Stacked(head, _load_tail(folder / str(entry["tail_file"]), dim))
+            if not 0 <= index._graph_rows <= len(head) or (
+                entry.get("tail_file") and index._graph_rows != len(head)
+            ):
                 raise IndexFormatError(
-                    f"{folder}: the manifest's graph rows exceed the stored vectors; rebuild "
-                    "the index with 'podsearch rebuild'"
+                    f"{folder}: the manifest's graph rows differ from the stored vectors; "
+                    "rebuild the index with 'podsearch rebuild'"
                 )
         return index
+
+
+def _link(source: Path, target: Path) -> None:
+    """``target`` as a hard link to ``source`` (a copy where links are refused)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _load_tail(path: Path, dim: int) -> np.ndarray:
+    try:
+        tail = np.load(path)
+    except (OSError, ValueError) as e:
+        raise IndexFormatError(
+            f"{path} is unreadable ({e}): rebuild the index with 'podsearch rebuild'"
+        ) from e
+    if tail.ndim != 2 or tail.shape[1] != dim or tail.dtype != np.float32:
+        raise IndexFormatError(f"{path} does not hold {dim}-d vectors")
+    return tail
 
 
 def _append_copy(source: Path, rows: int, header: int, vectors: np.ndarray, target: Path) -> bool:
@@ -264,7 +343,7 @@ class HNSWIndex(FaissIndex):
             index.add(vectors)
         return index
 
-    def _in_memory(self, index: Any) -> np.ndarray:
+    def _in_memory(self, index: Any) -> np.ndarray | Stacked:
         # The graph's flat storage holds every vector in row order: a view of it, not a
         # second copy (190 MB for the 309-episode library).
         import faiss
@@ -274,7 +353,7 @@ class HNSWIndex(FaissIndex):
         if n < len(self._plain) and n == self._graph_rows:
             # A tail: the memory map stays (the graph holds the vectors once more; searches
             # read the tail's pages, and single rows, from it).
-            return np.asarray(self._plain, dtype=np.float32)
+            return self._plain if isinstance(self._plain, Stacked) else np.asarray(self._plain)
         if n != len(self._plain) or not isinstance(storage, faiss.IndexFlat):
             return super()._in_memory(index)
         view = faiss.rev_swig_ptr(storage.get_xb(), n * dim).reshape(n, dim)

@@ -23,8 +23,9 @@ class VectorIndex(ABC):
     loses hits)."""
 
     kind: ClassVar[str]
-    # Set by ``save`` when it copied its file unchanged from the generation it was read from.
-    copied: str | None = None
+    # Set by ``save``: the files it copied (or linked) unchanged from the generation it was
+    # read from, whose recorded checksums hold for them.
+    copied: tuple[str, ...] = ()
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
@@ -62,6 +63,10 @@ class VectorIndex(ABC):
     @abstractmethod
     def vectors(self, rows: np.ndarray | list[int] | None = None) -> np.ndarray:
         """The stored vectors (all, or those ``rows``) as float32."""
+
+    def holds(self, vectors: np.ndarray) -> bool:
+        """Whether the index holds exactly ``vectors``, in order."""
+        return len(vectors) == self.size and np.array_equal(self.vectors(), vectors)
 
     @abstractmethod
     def save(self, folder: Path) -> dict[str, Any]:
