@@ -11,11 +11,13 @@ network promos; interview text sits below 0.5 (the highest seen, 0.45, quoted a 
 phrase). Ranking demotes passages at or above 0.5 (``query.hits.BOILERPLATE_AT``); nothing is
 deleted.
 
-Adding episodes does not redo the library (``library_shares``): each show's postings (its
-episodes' distinct shingles, ``postings``) and each episode's shingles are kept
-(``pipeline/sketches.py``); the new episodes are added to the postings, the counts are read
-off them, and only the new episodes and the old ones holding a shingle whose boilerplate
-status flipped get their passages' shares computed again; the others keep theirs.
+Adding episodes does not redo the library (``library_shares``): a generation keeps
+(``Kept``, beside the index: ``pipeline/sketches.py``) each show's shingle occurrences sorted
+by hash, with their passage rows, and each passage's counts of boilerplate and of all
+shingles. The next addition reads only its own episodes' shingles, counts how many episodes
+hold each of them from the kept occurrences, and adds one to the boilerplate count of each
+old passage holding a shingle it made boilerplate: exact integer counts, so the shares equal
+those of counting the whole library (1.5 s of adding one episode to 309 became 0.4 s).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 
 from .alignment import SHINGLE, shingle_hashes, token_ids, tokens
 from .detection import BOILERPLATE_SHARE
-from .postings import merge_sorted, positions_of
+from .postings import merge_sorted, positions_of, runs_of
 
 MIN_EPISODES = 3  # a shingle in three episodes or fewer is never boilerplate
 
@@ -140,7 +142,7 @@ def library_shares(
                 out.common[starts[k] : starts[k + 1]] = out.held[starts[k] : starts[k + 1]] = 0
         _fill([episodes[k] for k in new], fill)
         hashes, rows = _occurrences([episodes[k] for k in new], starts[new])
-        distinct, first = np.unique(hashes, return_index=True)
+        distinct, first, _ = runs_of(hashes)
         before = _episodes_per_hash(old_hashes, episode_of[old_rows], distinct)
         after = before + _distinct_per_run(episode_of[rows], first)
         # Old passages holding a shingle that is boilerplate now and was not before.

@@ -58,16 +58,7 @@ class Postings:
 
     def runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(distinct hashes, where each one's run starts, how many owners hold it)."""
-        first = np.empty(len(self.hashes), dtype=bool)
-        first[:1] = True
-        np.not_equal(self.hashes[1:], self.hashes[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
-        counts = np.diff(np.append(starts, len(self.hashes)))
-        return self.hashes[starts], starts, counts
-
-    def holders(self, hashes: np.ndarray) -> np.ndarray:
-        """The owners holding any of ``hashes`` (sorted, distinct)."""
-        return np.unique(self.owner[positions_of(self.hashes, hashes)])
+        return runs_of(self.hashes)
 
     def equals(self, other: Postings) -> bool:
         """The same (hash, owner id) entries, however the owners are numbered."""
@@ -103,3 +94,13 @@ def positions_of(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     lo = np.searchsorted(keys, wanted, side="left")
     lengths = np.searchsorted(keys, wanted, side="right") - lo
     return np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+
+
+def runs_of(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distinct keys, where each one's run starts, its length) of sorted ``keys``: what
+    ``np.unique`` gives with ``return_index`` and ``return_counts``, without sorting again."""
+    first = np.empty(len(keys), dtype=bool)
+    first[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return keys[starts], starts, np.diff(np.append(starts, len(keys)))

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from podsearch.episodes.postings import Postings
+from podsearch.episodes.postings import Postings, positions_of
 
 # Small values collide often (shared hashes); big ones exercise the int64 range.
 HASH = st.integers(0, 20) | st.integers(-(2**63), 2**63 - 1)
@@ -54,11 +54,13 @@ def test_without_owners_equals_postings_of_the_others(
 
 
 @given(RUNS, st.lists(HASH, max_size=10))
-def test_holders_are_the_owners_of_any_hash(runs: list[list[int]], wanted: list[int]) -> None:
+def test_positions_of_are_the_entries_equal_to_any_wanted(
+    runs: list[list[int]], wanted: list[int]
+) -> None:
     p = _of(runs)
-    hashes = np.unique(np.array(wanted, dtype=np.int64))
-    want = sorted(i for i, r in enumerate(runs) if set(r) & set(hashes.tolist()))
-    assert p.holders(hashes).tolist() == want
+    keys = np.unique(np.array(wanted, dtype=np.int64))
+    want = [i for i, h in enumerate(p.hashes.tolist()) if h in set(keys.tolist())]
+    assert positions_of(p.hashes, keys).tolist() == want
 
 
 def test_equal_postings_are_the_same_entries_whatever_the_numbering() -> None:
