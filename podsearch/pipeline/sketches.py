@@ -23,6 +23,7 @@ again.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import zipfile
@@ -177,15 +178,34 @@ def generation_key(manifest: dict[str, object], *files: str) -> str | None:
     return _digest(FORMAT + b"-generation", (str(records[f]["sha256"]) for f in files))
 
 
+FINGERPRINTS = "fingerprints.json"  # beside the arrays ``_save_arrays`` stores
+
+
+def _fingerprint(array: np.ndarray) -> str:
+    """A cheap check of an array's content (one pass, no copy: hashing the 90 MB of a
+    library's postings would cost what keeping them saves): its length, the XOR and the
+    wrapping sum of its integers, or a digest of other kinds' bytes."""
+    if array.dtype.kind in "iu":
+        if not len(array):
+            return "0"
+        xor = int(np.bitwise_xor.reduce(array))
+        total = int(np.add.reduce(array, dtype=np.uint64))
+        return f"{len(array)}:{xor}:{total}"
+    return hashlib.blake2b(np.ascontiguousarray(array).tobytes(), digest_size=16).hexdigest()
+
+
 def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Store ``arrays`` as ``.npy`` files of a new folder ``path`` (made aside, then renamed
-    into place: a reader never sees half of it). A cache: a failure only costs time."""
+    into place: a reader never sees half of it), with their fingerprints. A cache: a failure
+    only costs time."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         for name, array in arrays.items():
             np.save(tmp / f"{name}.npy", array)
+        prints = {name: _fingerprint(array) for name, array in arrays.items()}
+        (tmp / FINGERPRINTS).write_text(json.dumps(prints), encoding="utf-8")
         shutil.rmtree(path, ignore_errors=True)
         os.replace(tmp, path)
     except OSError:
@@ -194,11 +214,18 @@ def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def _load_arrays(path: Path, names: list[str]) -> dict[str, np.ndarray] | None:
     """The arrays ``_save_arrays`` stored, memory-mapped (read as they are used: the
-    library's postings are ~90 MB), or None if any is missing or unreadable."""
+    library's postings are ~90 MB), or None if any is missing, unreadable or not what was
+    stored (its fingerprint differs)."""
     try:
-        return {n: np.load(path / f"{n}.npy", mmap_mode="r") for n in names}
+        prints = json.loads((path / FINGERPRINTS).read_text(encoding="utf-8"))
+        arrays = {n: np.load(path / f"{n}.npy", mmap_mode="r") for n in names}
     except (OSError, ValueError):
         return None
+    if not isinstance(prints, dict) or any(
+        prints.get(n) != _fingerprint(a) for n, a in arrays.items()
+    ):
+        return None
+    return arrays
 
 
 def _sorted(hashes: np.ndarray) -> bool:

@@ -169,3 +169,58 @@ def test_a_source_added_later_joins_its_indexed_episode(tmp_path: Path) -> None:
     assert (report.episodes_updated, report.episodes_total) == (1, 4)
     (preview_id,) = [e for e, row in lib.open().episode_rows().items() if len(row["sources"]) == 2]
     assert read == [[preview_id]]
+
+
+def _flip_last_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "remove"])
+def test_damaged_kept_postings_and_counts_are_made_again(
+    damage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept postings and boilerplate counts that are not what was stored (a flipped byte
+    keeps the shape, so only the fingerprint sees it), cut short or gone are ignored: the
+    next addition counts from the episodes again and equals a fresh build."""
+    from fakes import FakeEmbedder
+
+    from podsearch.api import Library
+
+    files = sorted(LIBRARY.iterdir())
+    lib = Library(tmp_path / "lib", embedder=FakeEmbedder())
+    lib.index(files[:2], show="Show")
+    side = home_dir(lib.path)
+    (postings,) = (side / "sketch-cache" / POSTINGS_DIR).iterdir()
+    (counts,) = (side / "shingle-cache" / "counts").iterdir()
+    for target in (postings / "hashes.npy", counts / "r0.npy"):
+        if damage == "flip":
+            _flip_last_byte(target)
+        elif damage == "truncate":
+            target.write_bytes(target.read_bytes()[:-8])
+        else:
+            target.unlink()
+    assert store.load_postings(postings.parent, postings.name) is None
+    assert store.load_kept(counts.parent, counts.name) is None
+    whole: list[int] = []
+    load = store.load_sketches
+
+    def counting(episodes, folder, prune=True):
+        whole.append(prune)
+        return load(episodes, folder, prune)
+
+    monkeypatch.setattr(store, "load_sketches", counting)
+    lib.index(files, show="Show")
+    assert whole[0] is True  # the library's sketches were read again, all of them
+    fresh = Library(tmp_path / "fresh", embedder=FakeEmbedder())
+    fresh.index(files, show="Show")
+
+    def shares(library: Library) -> list[float]:
+        return library.open().passages.column("boilerplate").to_pylist()
+
+    assert shares(lib) == shares(fresh)
+    (again,) = _kept(lib.path)
+    assert store.load_postings(again.parent, again.name).equals(
+        build._library_postings(lib.open(), None)
+    )
