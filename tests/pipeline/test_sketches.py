@@ -9,9 +9,9 @@ import pytest
 
 from podsearch.core.models import UNTIMED, Episode, Turn
 from podsearch.episodes.detection import sketch
-from podsearch.pipeline import build
+from podsearch.pipeline import merge
 from podsearch.pipeline import sketches as store
-from podsearch.pipeline.build import POSTINGS_DIR
+from podsearch.pipeline.merge import POSTINGS_DIR
 from podsearch.store.layout import home_dir
 
 
@@ -125,7 +125,7 @@ def test_a_library_keeps_the_postings_its_next_run_starts_from(
     (kept,) = _kept(lib.path)
     index = lib.open()
     assert kept.name == store.generation_key(index.manifest, "turns.parquet")
-    made = build._library_postings(index, None)  # no cache: sketched from the tables
+    made = merge._library_postings(index, None)  # no cache: sketched from the tables
     assert store.load_postings(kept.parent, kept.name).equals(made)
     assert sorted(made.ids) == sorted(index.episode_rows())
 
@@ -141,7 +141,7 @@ def test_a_library_keeps_the_postings_its_next_run_starts_from(
     assert sketched == [1, 0]  # the new file; no indexed episode shares text with it
     (again,) = _kept(lib.path)
     assert again != kept and store.load_postings(again.parent, again.name).equals(
-        build._library_postings(lib.open(), None)
+        merge._library_postings(lib.open(), None)
     )
 
 
@@ -157,14 +157,14 @@ def test_a_source_added_later_joins_its_indexed_episode(tmp_path: Path) -> None:
     lib = Library(tmp_path / "lib", embedder=FakeEmbedder())
     lib.index([preview, *LIBRARY.iterdir()])
     read: list[list[str]] = []
-    light = build._light_episodes
+    light = merge._light_episodes
 
     def recording(index, ids):
         read.append(sorted(ids))
         return light(index, ids)
 
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(build, "_light_episodes", recording)
+        m.setattr(merge, "_light_episodes", recording)
         report = lib.index([preview, full, *LIBRARY.iterdir()])
     assert (report.episodes_updated, report.episodes_total) == (1, 4)
     (preview_id,) = [e for e, row in lib.open().episode_rows().items() if len(row["sources"]) == 2]
@@ -222,5 +222,5 @@ def test_damaged_kept_postings_and_counts_are_made_again(
     assert shares(lib) == shares(fresh)
     (again,) = _kept(lib.path)
     assert store.load_postings(again.parent, again.name).equals(
-        build._library_postings(lib.open(), None)
+        merge._library_postings(lib.open(), None)
     )
