@@ -143,7 +143,7 @@ def library_shares(
         _fill([episodes[k] for k in new], fill)
         hashes, rows = _occurrences([episodes[k] for k in new], starts[new])
         distinct, first, _ = runs_of(hashes)
-        before = _episodes_per_hash(old_hashes, episode_of[old_rows], distinct)
+        before = _episodes_per_hash(old_hashes, old_rows, episode_of, distinct)
         after = before + _distinct_per_run(episode_of[rows], first)
         # Old passages holding a shingle that is boilerplate now and was not before.
         flipped = distinct[(before <= limit) & (after > limit)]
@@ -192,16 +192,19 @@ def _distinct_per_run(holders: np.ndarray, first: np.ndarray) -> np.ndarray:
     return np.add.reduceat(change.astype(np.int64), first)
 
 
-def _episodes_per_hash(hashes: np.ndarray, holders: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+def _episodes_per_hash(
+    hashes: np.ndarray, rows: np.ndarray, episode_of: np.ndarray, wanted: np.ndarray
+) -> np.ndarray:
     """For each of sorted ``wanted``, how many distinct episodes hold it among the sorted
-    occurrences ``hashes`` (held by ``holders``, adjacent within a hash)."""
+    occurrences ``hashes`` (in passage ``rows``, of episodes ``episode_of[row]``, adjacent
+    within a hash). Only the occurrences of ``wanted`` are looked at."""
     lo = np.searchsorted(hashes, wanted, side="left")
     lengths = np.searchsorted(hashes, wanted, side="right") - lo
     found = lengths > 0
     at = positions_of(hashes, wanted[found])
     counts = np.zeros(len(wanted), np.int64)
     starts = np.cumsum(lengths[found]) - lengths[found]
-    counts[found] = _distinct_per_run(holders[at], starts)
+    counts[found] = _distinct_per_run(episode_of[rows[at]], starts)
     return counts
 
 

@@ -377,7 +377,7 @@ def _worth_scoring(
     return list(zip(i[order].tolist(), j[order].tolist(), strict=True))
 
 
-FEW_FRESH = 8  # at most 1/8 of the sketches fresh: the numpy path of ``shared_candidates``
+FEW_FRESH = 8  # at most 1/8 of the sketches fresh: the numpy path of ``fresh_candidates``
 
 
 def _shared_all(
