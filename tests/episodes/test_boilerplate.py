@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from podsearch.episodes import boilerplate
 from podsearch.episodes.boilerplate import (
@@ -163,3 +165,60 @@ def test_kept_counts_of_another_generation_are_not_used() -> None:
     got = library_shares(fresh, {"ep6", "ep7"}, kept=first.kept, fill=_filled(fresh, log))
     assert sorted(log) == sorted(e.id for e in fresh)
     assert {k: v.tolist() for k, v in got.shares.items()} == _full(fresh)
+
+
+PHRASES = [f"phrase {w} goes like this every single time" for w in "abcdefghijklmnopqrst"]
+
+
+@st.composite
+def _growing_library(draw: st.DrawFn) -> tuple[list[EpisodeText], set[str], float]:
+    """Episodes of two shows built from shared phrases (so shingles are held by a few or
+    many episodes), the ids of the last ones (added), and the share that sets the limit."""
+    n = draw(st.integers(2, 14))
+    episodes = []
+    for i in range(n):
+        passages = draw(
+            st.lists(
+                st.lists(st.sampled_from([*PHRASES, f"words only episode {i} has"]), max_size=3),
+                min_size=1,
+                max_size=4,
+            )
+        )
+        show = draw(st.sampled_from(["One", "One", "Two", None]))
+        episodes.append(EpisodeText(f"e{i}", show, [" ".join(p) for p in passages]))
+    added = draw(st.integers(0, n - 1))
+    share = draw(st.sampled_from([BOILERPLATE_SHARE, 0.3, 0.5, 0.8]))
+    return episodes, {e.id for e in episodes[n - added :]}, share
+
+
+# A phrase in 5 of 6 episodes is boilerplate at the limit of 6 (4), not at that of 7 (5).
+_LIMIT_RISES = (
+    [
+        EpisodeText(f"e{i}", "One", [PHRASES[0] if i < 5 else f"only in {i}", f"only in {i}"])
+        for i in range(7)
+    ],
+    {"e6"},
+    0.8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@example(_LIMIT_RISES)
+@given(_growing_library())
+def test_counts_grown_from_kept_counts_equal_counting_everything(
+    case: tuple[list[EpisodeText], set[str], float],
+) -> None:
+    """Whatever the additions flip (or the limit they change), shares and kept counts grown
+    from the previous generation's equal those of counting the whole library."""
+    episodes, added, share = case
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(boilerplate, "BOILERPLATE_SHARE", share)
+        old = [EpisodeText(e.id, e.show, e.texts) for e in episodes if e.id not in added]
+        first = library_shares(old)
+        fresh = [EpisodeText(e.id, e.show, e.texts) for e in episodes]
+        grown = library_shares(fresh, added, kept=first.kept)
+        want = library_shares([EpisodeText(e.id, e.show, e.texts) for e in episodes])
+    assert {k: v.tolist() for k, v in grown.shares.items()} == {
+        k: v.tolist() for k, v in want.shares.items()
+    }
+    assert _same_kept(grown.kept, want.kept)
