@@ -101,7 +101,8 @@ def _rebuild_source(index_dir: Path) -> tuple[Index, bool, list[FileFailure]]:
     the episodes are rebuilt from those Parquet rows, and the stored vectors are reused
     only if they and the passage rows are intact too (else the text is embedded again)."""
     from ..store.recovery import current_generation, earlier_generations
-    from ..store.verify import vectors_file, verify_generation
+    from ..store.vectors.factory import vector_files
+    from ..store.verify import verify_generation
 
     current = current_generation(index_dir)
     if current is not None and verify_generation(current).ok:
@@ -121,7 +122,7 @@ def _rebuild_source(index_dir: Path) -> tuple[Index, bool, list[FileFailure]]:
         if bad & {EPISODES, TURNS}:
             continue
         source = Index(root, check=False, use_lookup=False)
-        reuse = not bad & {PASSAGES, vectors_file(source.manifest)}
+        reuse = not bad & ({PASSAGES} | vector_files(source.manifest))
         what = "the stored vectors" if reuse else "embedding the text again"
         where = "this generation" if root == current else f"the earlier generation {root.name}"
         notes.append(FileFailure(str(root), f"repaired from {where}'s rows and {what}"))

@@ -260,23 +260,28 @@ def test_a_copied_graph_keeps_the_checksum_of_what_it_should_hold(tmp_path: Path
     assert [d.file for d in report.damage] == ["passages.faiss"]
 
 
-def test_a_graph_shared_with_the_previous_generation_is_repaired_by_rebuild(
-    tmp_path: Path,
+@pytest.mark.parametrize("shared", ["passages.faiss", "vectors.npy"])
+def test_a_file_shared_with_the_previous_generation_is_repaired_by_rebuild(
+    shared: str, tmp_path: Path
 ) -> None:
-    """The linked graph damaged on disk is damaged in both generations; ``rebuild`` builds it
-    again from the stored vectors and the library verifies and answers."""
+    """The linked graph, or the graph's vectors, damaged on disk is damaged in both
+    generations; ``rebuild`` builds the graph again from the stored vectors, or embeds again
+    what the damaged vectors held, and the library verifies and answers as a fresh one."""
     lib = _hnsw_library(tmp_path / "lib", FILES[:2])
-    lib.index(FILES)  # the graph is linked, the new passages its tail
+    lib.index(FILES)  # the graph and its vectors are linked, the new passages its tail
     index = lib.open()
     assert index.manifest["vectors"].get("graph_rows")
-    graph = index.root / "passages.faiss"
-    graph.chmod(0o644)
-    data = bytearray(graph.read_bytes())
+    path = index.root / shared
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
     data[-5] ^= 0xFF
-    graph.write_bytes(bytes(data))  # in place: the previous generation's link sees it too
+    path.write_bytes(bytes(data))  # in place: the previous generation's link sees it too
     assert not verify_generation(index.root).ok
     report = lib.rebuild()
     assert report.passages_total == index.manifest["counts"]["passages"]
     rebuilt = lib.open()
     assert verify_generation(rebuilt.root).ok and "graph_rows" not in rebuilt.manifest["vectors"]
-    assert _answers(lib)
+    fresh = _hnsw_library(tmp_path / "fresh", FILES)
+    assert _by_passage(lib).keys() == _by_passage(fresh).keys()
+    for pid, vector in _by_passage(fresh).items():
+        np.testing.assert_allclose(_by_passage(lib)[pid], vector, atol=1e-6)

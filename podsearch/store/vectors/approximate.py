@@ -249,6 +249,11 @@ class FaissIndex(VectorIndex):
         return entry
 
     @classmethod
+    def vector_files(cls, entry: dict[str, Any]) -> set[str]:
+        # The plain vectors: a damaged graph is built again from them.
+        return {VECTORS_FILE} | ({str(entry["tail_file"])} if entry.get("tail_file") else set())
+
+    @classmethod
     def load(cls, folder: Path, entry: dict[str, Any], dim: int) -> FaissIndex:
         index = cls(dim, entry.get("params"))
         try:

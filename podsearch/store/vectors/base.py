@@ -73,6 +73,12 @@ class VectorIndex(ABC):
         """Write the index into a generation folder; returns its manifest entry."""
 
     @classmethod
+    def vector_files(cls, entry: dict[str, Any]) -> set[str]:
+        """The files of a generation the stored vectors are read from (by default the index
+        file: a flat file is the vectors)."""
+        return {str(entry.get("file", INDEX_FILE))}
+
+    @classmethod
     @abstractmethod
     def load(cls, folder: Path, entry: dict[str, Any], dim: int) -> VectorIndex:
         """Open the index a manifest entry describes (cheap: no search structure is read

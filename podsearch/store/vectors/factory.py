@@ -41,6 +41,13 @@ def manifest_entry(manifest: dict[str, Any]) -> dict[str, Any]:
     return {"type": "flat", "file": INDEX_FILE, **entry}
 
 
+def vector_files(manifest: dict[str, Any]) -> set[str]:
+    """The files of a generation its stored vectors are read from (``VectorIndex.vector_files``;
+    an unknown kind: its index file)."""
+    entry = manifest_entry(manifest)
+    return KINDS.get(str(entry["type"]), VectorIndex).vector_files(entry)
+
+
 def open_index(folder: Path, manifest: dict[str, Any], dim: int) -> VectorIndex:
     """The vector index of a generation, as its manifest describes it."""
     entry = manifest_entry(manifest)
