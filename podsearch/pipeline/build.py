@@ -29,7 +29,7 @@ from ..store.index import Index
 from ..store.layout import home_dir, index_exists, writer_lock
 from .commit import commit
 from .edits import load_edits
-from .merge import keep_merge_postings, merge_step
+from .merge import SKETCH_DIR, keep_merge_postings, merge_step
 from .report import FileFailure, FileRead, IndexReport, Progress
 from .sources import fail, read_source
 
@@ -157,7 +157,7 @@ def _index_paths(
         load_edits(index_dir),
         show,
     )
-    sketch_dir = home_dir(index_dir) / "sketch-cache"
+    sketch_dir = home_dir(index_dir) / SKETCH_DIR
     merged = merge_step(fresh, old, replaced, report, transcriber, sketch_dir=sketch_dir)
     fresh, absorbed = merged.episodes, merged.absorbed
     pruned = set(_gone_episodes(old_eps)) if prune else set()

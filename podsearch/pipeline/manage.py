@@ -21,6 +21,7 @@ from ..episodes.chunking import ChunkConfig
 from ..store.index import Index, resolve_episode_id
 from ..store.layout import EPISODES, PASSAGES, TURNS, writer_lock
 from .commit import commit, speaker_book
+from .merge import keep_postings_after_removal
 from .report import FileFailure, IndexReport, Progress
 from .rows import stored_episodes
 
@@ -156,6 +157,7 @@ def remove_episodes(
             model_name=old.model,
             report=report,
         )
+        keep_postings_after_removal(index_dir, old)
         report.seconds = round(time.perf_counter() - t0, 3)
         return report
 

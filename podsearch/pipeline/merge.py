@@ -13,7 +13,7 @@ from ..core.models import Episode, Turn
 from ..episodes.postings import Postings
 from ..ingest.audio import Transcriber
 from ..store.index import Index
-from ..store.layout import TURNS
+from ..store.layout import TURNS, home_dir
 from .report import IndexReport
 from .rows import episode_from_rows, stored_episodes
 from .sources import fail, read_source, source_hash
@@ -146,7 +146,8 @@ def _library_postings(old: Index, sketch_dir: Path | None) -> Postings:
     return postings
 
 
-POSTINGS_DIR = "postings"  # under the sketch cache: the library's sketch postings
+SKETCH_DIR = "sketch-cache"  # beside the index: each episode's sketch (``sketches``)
+POSTINGS_DIR = "postings"  # under it: the latest generation's sketch postings
 
 
 def keep_merge_postings(index_dir: Path, sketch_dir: Path, merged: Merged) -> None:
@@ -165,3 +166,15 @@ def keep_merge_postings(index_dir: Path, sketch_dir: Path, merged: Merged) -> No
         if set(postings.ids) == ids:
             save_postings(folder, key, postings)
     keep_postings(folder, {key})
+
+
+def keep_postings_after_removal(index_dir: Path, old: Index) -> None:
+    """After a write that only removed episodes from ``old``: keep its sketch postings
+    without them for the new generation (when they were kept; else the next addition makes
+    them from the episodes' sketches)."""
+    from .sketches import generation_key, load_postings
+
+    sketch_dir = home_dir(index_dir) / SKETCH_DIR
+    library = load_postings(sketch_dir / POSTINGS_DIR, generation_key(old.manifest, TURNS))
+    kept = (library, Postings.of([], [])) if library is not None else None
+    keep_merge_postings(index_dir, sketch_dir, Merged([], set(), kept))

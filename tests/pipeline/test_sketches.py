@@ -224,3 +224,33 @@ def test_damaged_kept_postings_and_counts_are_made_again(
     assert store.load_postings(again.parent, again.name).equals(
         merge._library_postings(lib.open(), None)
     )
+
+
+def test_a_removal_keeps_the_postings_without_the_removed_episode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After ``remove`` the new generation's postings are the old ones without the episode
+    (equal to postings made from scratch), and the next addition sketches only its file."""
+    from fakes import FakeEmbedder
+
+    from podsearch.api import Library
+
+    files = sorted(LIBRARY.iterdir())
+    lib = Library(tmp_path / "lib", embedder=FakeEmbedder())
+    lib.index(files[:2])
+    gone = sorted(lib.open().episode_rows())[0]
+    lib.remove([gone])
+    (kept,) = _kept(lib.path)
+    assert kept.name == store.generation_key(lib.open().manifest, "turns.parquet")
+    made = merge._library_postings(lib.open(), None)
+    assert gone not in made.ids and store.load_postings(kept.parent, kept.name).equals(made)
+    sketched: list[int] = []
+    load = store.load_sketches
+
+    def counting(episodes, folder, prune=True):
+        sketched.append(len(episodes))
+        return load(episodes, folder, prune)
+
+    monkeypatch.setattr(store, "load_sketches", counting)
+    lib.index(files[2:])
+    assert sketched == [1, 0]
