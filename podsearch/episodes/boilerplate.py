@@ -189,7 +189,7 @@ def _distinct_per_run(holders: np.ndarray, first: np.ndarray) -> np.ndarray:
     change = np.ones(len(holders), dtype=bool)
     np.not_equal(holders[1:], holders[:-1], out=change[1:])
     change[first] = True
-    return np.add.reduceat(change.astype(np.int64), first)
+    return np.add.reduceat(change, first, dtype=np.int64)
 
 
 def _episodes_per_hash(
@@ -198,6 +198,8 @@ def _episodes_per_hash(
     """For each of sorted ``wanted``, how many distinct episodes hold it among the sorted
     occurrences ``hashes`` (in passage ``rows``, of episodes ``episode_of[row]``, adjacent
     within a hash). Only the occurrences of ``wanted`` are looked at."""
+    if not len(hashes):
+        return np.zeros(len(wanted), np.int64)
     lo = np.searchsorted(hashes, wanted, side="left")
     lengths = np.searchsorted(hashes, wanted, side="right") - lo
     found = lengths > 0

@@ -79,6 +79,8 @@ def merge_sorted(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two arrays sorted by key merged into one, ``more``'s entries after equal keys (one
     pass; ``np.insert`` sorts the places again, a concatenation sorts everything)."""
+    if not len(keys) or not len(more_keys):  # nothing to merge into (a first count)
+        return (more_keys, more_values) if len(more_keys) else (keys, values)
     at = np.searchsorted(keys, more_keys, side="right") + np.arange(len(more_keys))
     new = np.zeros(len(keys) + len(more_keys), dtype=bool)
     new[at] = True
