@@ -6,7 +6,8 @@ sketching re-tokenises the whole library (5-8 s of the 11 s detection took at 30
 Sketches are stored content-addressed under ``.NAME.podsearch/sketch-cache/``: the key is a
 digest of the episode's turn texts, so a changed episode simply gets a new entry and a stale
 one can never be used. It is a cache, not part of a generation: a missing or unreadable entry
-is computed again, and entries no episode used in a run are removed after it.
+is computed again, and whenever a run reads the whole library's entries, those no episode
+used are removed (an addition made from the kept postings reads only its own).
 
 Each episode's set of passage shingles (``episodes.boilerplate``) is kept the same way under
 ``shingle-cache/``, keyed by a digest of its passage texts: without it, adding one episode to
@@ -17,7 +18,8 @@ manifest records for the tables it comes from (``generation_key``): its sketch p
 (``episodes.postings``, every episode's sketch hashes sorted, under ``sketch-cache/postings``)
 and its boilerplate counts (``episodes.boilerplate.Kept``, under ``shingle-cache/counts``).
 The next run adds its episodes to them instead of sorting the library's millions of hashes
-again.
+again. Both are folders of ``.npy`` files read memory-mapped, with fingerprints checked on
+reading (``_fingerprint``): a damaged one is made again, never used.
 """
 
 from __future__ import annotations
