@@ -24,7 +24,7 @@ from typing import Any
 
 from .names import cache_root, canonical_model_name, resolve_model_location
 
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2  # 2: model.opt.onnx made from the fused graph (embed/fusion.py)
 CONFIG_FILE = "podsearch_onnx.json"
 MODEL_FILE = "model.onnx"
 OPT_MODEL_FILE = "model.opt.onnx"

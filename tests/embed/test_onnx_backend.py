@@ -20,6 +20,7 @@ from podsearch.embed.base import EmbedderNotice
 from podsearch.embed.export_cache import (
     CONFIG_FILE,
     INT8_MODEL_FILE,
+    OPT_MODEL_FILE,
     TOKENIZER_FILE,
     cache_root,
     export_dir,
@@ -29,6 +30,7 @@ from podsearch.embed.export_cache import (
 from podsearch.embed.factory import load_index_embedder, load_query_embedder
 from podsearch.embed.names import DEFAULT_MODEL
 from podsearch.embed.onnx_backend import (
+    FUSED_FILE,
     OnnxEmbedder,
     OnnxExportError,
     _pool,
@@ -228,6 +230,82 @@ def test_export_layout_and_tokenizer_settings(exported: Path, onnx_cache: Path) 
     # The trap: the bundled file truncates and pads to a fixed 128.
     assert tok["truncation"]["max_length"] == 256
     assert tok["padding"]["strategy"] == "BatchLongest"
+    # The graph queries run is the fused one: an Attention operator per layer (embed.fusion).
+    assert config["fused"] is True
+    assert _operators(exported / OPT_MODEL_FILE)["Attention"] == 6
+    assert not (exported / FUSED_FILE).exists()  # a step of the export, not kept
+
+
+def _operators(path: Path) -> dict[str, int]:
+    import collections
+
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return collections.Counter(node.op_type for node in graph.node)
+
+
+@pytest.mark.slow
+def test_a_fusion_that_changes_vectors_is_not_kept(
+    st_embedder: SentenceTransformerEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the fused graph's vectors fail the check against sentence-transformers, the
+    export is made of the plain graph instead, and says so."""
+    from podsearch.embed import onnx_backend
+
+    monkeypatch.setenv("PODSEARCH_CACHE", str(tmp_path))
+    real = onnx_backend._check_export
+    calls: list[int] = []
+
+    def fail_first(*args: object) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OnnxExportError("ONNX vectors differ from sentence-transformers' (cosine 0.9)")
+        real(*args)
+
+    monkeypatch.setattr(onnx_backend, "_check_export", fail_first)
+    folder = onnx_backend.export_model(DEFAULT_MODEL, st_embedder.load())
+    assert len(calls) == 2
+    assert json.loads((folder / CONFIG_FILE).read_text())["fused"] is False
+    assert "Attention" not in _operators(folder / OPT_MODEL_FILE)
+    got = OnnxEmbedder(folder).encode(TEXTS[:6])
+    assert np.sum(got * st_embedder.encode(TEXTS[:6]), axis=1).min() >= 0.999
+
+
+def test_fusion_leaves_unknown_architectures_alone(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from podsearch.embed.fusion import fuse
+
+    config = SimpleNamespace(model_type="mpnet", num_attention_heads=12, hidden_size=768)
+    assert fuse(tmp_path / "model.onnx", tmp_path / "fused.onnx", config) is False
+    assert not (tmp_path / "fused.onnx").exists()
+    # An architecture it knows, but a graph it cannot read: nothing written, no exception.
+    (tmp_path / "model.onnx").write_bytes(b"not a graph")
+    config = SimpleNamespace(model_type="bert", num_attention_heads=12, hidden_size=384)
+    assert fuse(tmp_path / "model.onnx", tmp_path / "fused.onnx", config) is False
+    assert not (tmp_path / "fused.onnx").exists()
+
+
+def test_eager_attention_is_restored() -> None:
+    from types import SimpleNamespace
+
+    from podsearch.embed.fusion import eager_attention
+
+    class Model:
+        def __init__(self) -> None:
+            self.config = SimpleNamespace(_attn_implementation="sdpa")
+
+        def set_attn_implementation(self, name: str) -> None:
+            self.config._attn_implementation = name
+
+    model = Model()
+    with eager_attention(model):
+        assert model.config._attn_implementation == "eager"
+    assert model.config._attn_implementation == "sdpa"
+    with pytest.raises(RuntimeError), eager_attention(model):
+        raise RuntimeError
+    assert model.config._attn_implementation == "sdpa"
 
 
 @pytest.mark.slow
