@@ -141,6 +141,19 @@ def test_pooling_modes_match_naive_loops() -> None:
         _pool(tokens, mask, ["nonsense"])
 
 
+def test_spinning_stops_when_a_run_returns() -> None:
+    """Workers spin between a run's operators, never after it: a server's question runs
+    its vector and lexical searches on both cores right after embedding (query.rank)."""
+    from podsearch.embed.onnx_backend import session_options
+
+    for spinning in (True, False):
+        opts = session_options(2, spinning=spinning)
+        assert opts.get_session_config_entry("session.intra_op.allow_spinning") == str(
+            int(spinning)
+        )
+        assert opts.get_session_config_entry("session.force_spinning_stop") == "1"
+
+
 def test_fake_names_give_the_fake_embedder() -> None:
     assert isinstance(load_query_embedder("fake"), FakeEmbedder)
     assert load_query_embedder("fake-64").dim == 64

@@ -495,6 +495,49 @@ def _hit(pid: str, episode: str, start: float | None, end: float | None) -> Hit:
     )  # fmt: skip
 
 
+def test_dense_and_lexical_searches_run_side_by_side(
+    e2e_index: Index, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lexical search runs in a worker thread while the vector search runs here; an
+    error in either reaches the caller, and the worker is free again afterwards."""
+    import threading
+
+    from podsearch.query import rank
+    from podsearch.store.lexical import LexicalIndex
+
+    threads: list[str] = []
+    real = LexicalIndex.search
+
+    def spy(self: LexicalIndex, *args: object, **kwargs: object) -> list[tuple[int, float]]:
+        threads.append(threading.current_thread().name)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(LexicalIndex, "search", spy)
+    before = search(e2e_index, "open source robotics", embedder=fake_embedder)
+    assert threads and threads[-1].startswith("podsearch-query")
+    search(e2e_index, "open source robotics", mode="lexical", embedder=fake_embedder)
+    assert threads[-1] == threading.current_thread().name  # nothing to overlap: no worker
+
+    def broken(self: LexicalIndex, *args: object, **kwargs: object) -> list[tuple[int, float]]:
+        raise OSError("lexical index unreadable")
+
+    monkeypatch.setattr(LexicalIndex, "search", broken)
+    with pytest.raises(OSError, match="unreadable"):
+        search(e2e_index, "open source robotics", embedder=fake_embedder)
+    monkeypatch.setattr(LexicalIndex, "search", real)
+
+    def no_vectors(*args: object, **kwargs: object) -> list[tuple[int, float]]:
+        raise OSError("vectors unreadable")
+
+    monkeypatch.setattr(Index, "nearest", no_vectors)
+    with pytest.raises(OSError, match="vectors unreadable"):
+        search(e2e_index, "open source robotics", embedder=fake_embedder)
+    monkeypatch.undo()
+    again = search(e2e_index, "open source robotics", embedder=fake_embedder)
+    assert [h.passage_id for h in again.hits] == [h.passage_id for h in before.hits]
+    assert rank._alongside(lambda: 1, lambda: 2) == (1, 2)
+
+
 def test_the_overlap_rule() -> None:
     a = _hit("a", "e1", 10.0, 40.0)
     assert overlaps(a, _hit("b", "e1", 30.0, 60.0))  # same episode, shared span
