@@ -135,14 +135,8 @@ class Library:
         """The index's current generation; a new one is opened when a write has swapped it
         in since. Raises IndexNotFoundError when there is no index."""
         with self._lock:
-            current = self._index
-            if current is not None:
-                try:
-                    moved = self.path.resolve() != current.root
-                except OSError:
-                    moved = False
-                if not moved:
-                    return current
+            if self._index is not None and self.is_current():
+                return self._index
             from .core.errors import IndexFormatError
             from .store.index import Index
 
@@ -154,6 +148,17 @@ class Library:
                 self._warm(index)
             self._index = index
             return index
+
+    def is_current(self) -> bool:
+        """Whether the generation open is the index's current one: ``open`` then returns at
+        once (False before the first ``open``)."""
+        current = self._index
+        if current is None:
+            return False
+        try:
+            return self.path.resolve() == current.root
+        except OSError:
+            return True  # the folder went away: keep answering from what is open
 
     def _warm(self, index: Index) -> None:
         """Load everything a question reads, and answer one, so the first real one is fast."""

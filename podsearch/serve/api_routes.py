@@ -69,12 +69,12 @@ def add(app: FastAPI, service: Service) -> None:
     ) -> JSONResponse:
         # The parameters above document the API; the library validates them, all at once.
         ask = AskRequest.from_json(query_params(request))
-        return json_response((await service.call(lib.ask, ask)).to_full_json())
+        return json_response((await service.ask(ask)).to_full_json())
 
     @app.post("/api/ask", summary="Ask a question (JSON body)", openapi_extra=ASK_DOC)
     async def api_ask_post(request: Request) -> JSONResponse:
         ask = AskRequest.from_json(await read_json_object(request))
-        return json_response((await service.call(lib.ask, ask)).to_full_json())
+        return json_response((await service.ask(ask)).to_full_json())
 
     @app.get("/api/cite", summary="Citations of passages in a CSL style")
     async def api_cite(

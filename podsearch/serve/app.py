@@ -105,7 +105,7 @@ def create_app(
     async def answer(params: dict[str, Any]) -> Any:
         request = AskRequest.from_json(params)
         service.check_index(params.get("index"))
-        result = await service.call(service.library.ask, request)
+        result = await service.ask(request)
         return json_response(result.to_full_json() if wants_full(params) else result.to_json())
 
     @app.get("/ask", summary="What 'podsearch ask --json' prints", include_in_schema=False)

@@ -17,13 +17,14 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..api import Library
-from ..query.types import MAX_TOP
+from ..query.types import MAX_TOP, AskRequest, AskResult
 
 T = TypeVar("T")
 
 MAX_BODY = 1 << 20  # a question with its filters is a few hundred bytes
 MAX_DEPTH = 16  # nesting of a request body: an AskRequest needs 2
 BODY_TIMEOUT = 10.0  # seconds to send a whole body: slower clients are cut off
+INLINE_TOP = 50  # questions for at most this many hits may be answered in the event loop
 
 
 class ClientError(Exception):
@@ -53,6 +54,20 @@ class Service:
                 return fn(*args, **kwargs)
 
         return await run_in_threadpool(locked)
+
+    async def ask(self, request: AskRequest) -> AskResult:
+        """Answer a question. A warm one takes ~4 ms, mostly in C code; handing it to a worker
+        thread and back cost ~0.3 ms of that (over HTTP, p50 4.93 -> 4.64 ms), so a question
+        the open generation can answer runs here, in the event loop's thread, which waits no
+        longer than that. One that may take longer (a new generation to load, citations to
+        render, many hits) or finds the library busy still goes to a worker."""
+        quick = request.top <= INLINE_TOP and not request.cite and self.library.is_current()
+        if quick and self._lock.acquire(blocking=False):
+            try:
+                return self.library.ask(request)
+            finally:
+                self._lock.release()
+        return await self.call(self.library.ask, request)
 
     def health(self) -> dict[str, Any]:
         index = self.library.open()

@@ -200,3 +200,62 @@ def test_json_responses_are_dumped_directly_and_still_take_any_value() -> None:
     assert json.loads(plain.body) == {"hits": [{"score": 0.5, "text": "é"}]}
     odd = json_response({"published": datetime.date(2020, 1, 2), "path": Path("/a/b")})
     assert json.loads(odd.body) == {"published": "2020-01-02", "path": "/a/b"}
+
+
+def test_quick_questions_are_answered_in_the_event_loop(
+    library_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A question the open generation answers runs in the loop's thread (no hop to a worker
+    and back); one with citations, after a rebuild, or while the library is busy, in a
+    worker thread. The answers are the same either way."""
+    import asyncio
+    import threading
+
+    from podsearch.api import Library
+    from podsearch.query.types import AskRequest
+    from podsearch.serve.service import Service
+
+    service = Service(library_index)
+    where: list[str] = []
+    real = Library.ask
+
+    def spy(self: Library, *args: Any, **kwargs: Any) -> Any:
+        where.append("loop" if threading.current_thread() is loop_thread else "worker")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Library, "ask", spy)
+
+    async def ask(**params: Any) -> list[str]:
+        result = await service.ask(
+            AskRequest.from_json({"q": "how long do you rest the dough", **params})
+        )
+        return [h.passage_id for h in result.hits]
+
+    async def scenario() -> None:
+        quick = await ask()
+        assert where[-1] == "loop"
+        assert await ask(cite="apa") == quick and where[-1] == "worker"
+        assert await ask(top="200") and where[-1] == "worker"
+        with service._lock:  # busy: a worker waits for it instead of the loop
+            pending = asyncio.ensure_future(ask())
+            await asyncio.sleep(0.05)
+            assert not pending.done()
+        assert await pending == quick and where[-1] == "worker"
+        new = library_index.parent / "new.vtt"
+        new.write_text(
+            "WEBVTT\n\n00:00:01.000 --> 00:00:05.000\n<v Ada>Zeppelins drift over the city.\n"
+        )
+        assert invoke("index", new, "--index", library_index).exit_code == 0
+        assert not service.library.is_current()
+        await ask()
+        assert where[-1] == "worker"  # the new generation is loaded off the loop
+        assert service.library.is_current()
+        await ask()
+        assert where[-1] == "loop"
+
+    loop = asyncio.new_event_loop()
+    loop_thread = threading.current_thread()
+    try:
+        loop.run_until_complete(scenario())
+    finally:
+        loop.close()
