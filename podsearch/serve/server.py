@@ -66,10 +66,15 @@ def _timed_protocol(header_timeout: float) -> type:
             self._arm()
 
         def _arm(self) -> None:
-            self.loop.call_later(header_timeout, self._check)
+            self.loop.call_later(header_timeout, self._check, self.cycle)
 
-        def _check(self) -> None:
-            # No request under way when the timer fires: the next one's headers are late.
+        def _check(self, armed: Any) -> None:
+            # Late only if no request has begun since the timer was armed (each request is
+            # a new cycle) and none is under way. Being idle at this instant is not enough:
+            # a client asking question after question on one connection is idle between
+            # two of them, which is when the loop gets to run this (it was cut off ~10 s in).
+            if self.cycle is not armed:
+                return
             idle = self.cycle is None or self.cycle.response_complete
             if idle and not self.transport.is_closing():
                 self.transport.close()

@@ -164,6 +164,25 @@ def test_slow_headers_are_cut_off(library_index: Path) -> None:
             assert time.monotonic() - started < 9
 
 
+def test_a_busy_kept_alive_connection_is_not_cut_off(library_index: Path) -> None:
+    """Question after question on one connection for several header timeouts: every one is
+    answered (the timer once closed such a connection between two of them); then a request
+    whose headers never end on that connection is cut off."""
+    server = make_server(library_index, "127.0.0.1", 0, header_timeout=0.3)
+    with running(server):
+        conn = http.client.HTTPConnection(*server.server_address, timeout=10)
+        started, answered = time.monotonic(), 0
+        while time.monotonic() - started < 1.5:  # bounded: five timeouts' worth
+            conn.request("GET", "/ask?q=dough&top=3")
+            response = conn.getresponse()
+            assert response.status == 200 and json.loads(response.read())
+            answered += 1
+        assert answered > 10
+        conn.sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+        assert conn.sock.recv(1024) == b""
+        conn.close()
+
+
 def test_slow_bodies_are_cut_off(server_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service_module, "BODY_TIMEOUT", 0.5)
     host, port = server_url.removeprefix("http://").split(":")
