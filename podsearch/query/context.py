@@ -14,14 +14,10 @@ def attach_context(index: Index, hits: list[Hit], n: int) -> None:
     """Give each hit the ``n`` turns before and after its own turn (any speaker)."""
     if n <= 0 or not hits:
         return
-    import pyarrow.compute as pc
-
-    wanted = {h.episode_id for h in hits}
-    turns = index.turns.filter(pc.is_in(index.turns.column("episode_id"), pa_array(wanted)))
-    by_episode: dict[str, dict[int, dict[str, Any]]] = {}
-    for row in turns.to_pylist():
-        by_episode.setdefault(row["episode_id"], {})[row["turn_index"]] = row
     keys = ("speaker", "speaker_source", "start", "end", "time_precision", "text")
+    by_episode: dict[str, dict[int, dict[str, Any]]] = {}
+    for row in index.turns_of({h.episode_id for h in hits}):
+        by_episode.setdefault(row["episode_id"], {})[row["turn_index"]] = row
     for h in hits:
         episode_turns = by_episode.get(h.episode_id, {})
         last = _last_turn(h, episode_turns)
@@ -68,12 +64,6 @@ def _last_turn(hit: Hit, turns: dict[int, dict[str, Any]]) -> int:
         if left <= 0 or (i + 1) not in turns:
             return i
         i += 1
-
-
-def pa_array(values: set[str]) -> Any:
-    import pyarrow as pa
-
-    return pa.array(sorted(values), type=pa.string())
 
 
 def order_by_episode(hits: list[Hit]) -> list[Hit]:

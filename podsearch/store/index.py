@@ -25,7 +25,7 @@ from .layout import (
     resolve_index_dir,
 )
 from .lexical import LEXICAL_DIR, LexicalIndex
-from .lookup import COLUMNS, Lookup
+from .lookup import COLUMNS, TURN_COLUMNS, Lookup
 from .vectors.base import VectorIndex
 from .vectors.factory import manifest_entry, open_index
 from .verify import quick_check
@@ -139,6 +139,20 @@ class Index:
         if columns is not None:
             table = table.select(columns)
         return [table.slice(int(r), 1).to_pylist()[0] for r in rows]
+
+    def turns_of(self, episode_ids: set[str]) -> list[dict[str, Any]]:
+        """The turns of some episodes, with the columns a hit's context shows
+        (``lookup.TURN_COLUMNS``): read from ``lookup/turns/`` (memory maps: only these
+        turns are read), else, in a generation written before it, from ``turns.parquet``."""
+        turns = self._lookup.turns() if self._lookup is not None else None
+        if turns is not None:
+            return turns.take(turns.rows_of("episode_id", episode_ids), TURN_COLUMNS)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        table = self.read_table(TURNS, list(TURN_COLUMNS))
+        wanted = pa.array(sorted(episode_ids), type=pa.string())
+        return table.filter(pc.is_in(table.column("episode_id"), wanted)).to_pylist()
 
     def preload(self) -> None:
         """Load what queries read, for a long-lived process (``podsearch serve``): the

@@ -9,7 +9,10 @@ list from the Parquet tables. Each generation therefore also holds ``lookup/``:
 - ``numbers.npy``: per passage, start, end (NaN: null), turn index, word offset and
   boilerplate share;
 - ``text.bin`` and ``text_offsets.npy``: the passage texts, UTF-8, passage i at
-  ``text_offsets[i]:text_offsets[i + 1]``.
+  ``text_offsets[i]:text_offsets[i + 1]``;
+- ``turns/``: the same four files for the turns (episode, speaker, times, text), which
+  ``--context`` and the page show: a server read them from ``turns.parquet`` into ~100 MB of
+  Arrow it then kept (the 309-episode library); generations written before it still do.
 
 The Parquet tables stay the record; this is derived from them when a generation is written.
 """
@@ -31,30 +34,53 @@ LOOKUP_DIR = "lookup"
 CODED = ("episode_id", "speaker", "speaker_source", "time_precision", "chapter")
 NUMBERS = ("start", "end", "turn_index", "word_offset", "boilerplate")
 COLUMNS = ("passage_id", *CODED, *NUMBERS, "text")
+TURNS_DIR = "turns"
+TURN_CODED = ("episode_id", "speaker", "speaker_source", "time_precision")
+TURN_NUMBERS = ("turn_index", "start", "end")
+TURN_COLUMNS = (*TURN_CODED, *TURN_NUMBERS, "text")
 _INTS = {"turn_index", "word_offset"}
 
 
-def write_lookup(folder: Path, passages: Any, episodes: list[dict[str, Any]]) -> None:
+def write_lookup(
+    folder: Path, passages: Any, episodes: list[dict[str, Any]], turns: Any = None
+) -> None:
     """Write ``lookup/`` into ``folder`` from the passages table (the pyarrow Table written as
-    ``passages.parquet``: column by column, no Python loop over rows) and the episode rows."""
+    ``passages.parquet``: column by column, no Python loop over rows), the episode rows and,
+    if given, the turns table (``turns/``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {"passage_id": passages.column("passage_id").to_pylist()}
+    meta |= _write_columns(folder, passages, CODED, NUMBERS)
+    (folder / "meta.json").write_text(dumps(meta, ensure_ascii=False))
+    (folder / "episodes.json").write_text(dumps(episodes, ensure_ascii=False))
+    if turns is not None:
+        (folder / TURNS_DIR).mkdir()
+        values = _write_columns(folder / TURNS_DIR, turns, TURN_CODED, TURN_NUMBERS)
+        (folder / TURNS_DIR / "meta.json").write_text(dumps(values, ensure_ascii=False))
+
+
+def _write_columns(
+    folder: Path, table: Any, coded: Sequence[str], numbers: Sequence[str]
+) -> dict[str, list[Any]]:
+    """Write a table's ``coded`` string columns (``codes.npy``), ``numbers`` columns
+    (``numbers.npy``) and text (``text.bin``, ``text_offsets.npy``) into ``folder``; return
+    the distinct values of each coded column, which its codes index."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    folder.mkdir(parents=True, exist_ok=True)
-    n = passages.num_rows
+    n = table.num_rows
     values: dict[str, list[Any]] = {}
-    codes = np.full((n, len(CODED)), -1, dtype=np.int32)
-    for j, c in enumerate(CODED):
+    codes = np.full((n, len(coded)), -1, dtype=np.int32)
+    for j, c in enumerate(coded):
         # Values in order of first appearance; -1 for null.
-        encoded = pc.dictionary_encode(passages.column(c)).combine_chunks()
+        encoded = pc.dictionary_encode(table.column(c)).combine_chunks()
         values[c] = encoded.dictionary.to_pylist()
         codes[:, j] = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-    numbers = np.full((n, len(NUMBERS)), np.nan, dtype=np.float64)
-    for j, c in enumerate(NUMBERS):
-        column = pc.cast(passages.column(c), pa.float64())
-        numbers[:, j] = column.to_numpy(zero_copy_only=False)  # null: NaN
+    figures = np.full((n, len(numbers)), np.nan, dtype=np.float64)
+    for j, c in enumerate(numbers):
+        column = pc.cast(table.column(c), pa.float64())
+        figures[:, j] = column.to_numpy(zero_copy_only=False)  # null: NaN
     # The texts as Arrow holds them: UTF-8 bytes back to back, and where each one starts.
-    text = passages.column("text").combine_chunks().cast(pa.large_string())
+    text = table.column("text").combine_chunks().cast(pa.large_string())
     _, starts, data = text.buffers()
     ends = (
         np.frombuffer(starts, dtype=np.int64)[text.offset : text.offset + n + 1]
@@ -67,11 +93,8 @@ def write_lookup(folder: Path, passages: Any, episodes: list[dict[str, Any]]) ->
     (folder / "text.bin").write_bytes(blob)
     np.save(folder / "text_offsets.npy", offsets)
     np.save(folder / "codes.npy", codes)
-    np.save(folder / "numbers.npy", numbers)
-    meta = {"passage_id": passages.column("passage_id").to_pylist()}
-    meta |= {c: values[c] for c in CODED}
-    (folder / "meta.json").write_text(dumps(meta, ensure_ascii=False))
-    (folder / "episodes.json").write_text(dumps(episodes, ensure_ascii=False))
+    np.save(folder / "numbers.npy", figures)
+    return values
 
 
 def _map(path: Path) -> Any:
@@ -85,10 +108,15 @@ def _map(path: Path) -> Any:
 
 
 class Lookup:
-    """Reads one generation's ``lookup/`` folder."""
+    """Reads one generation's ``lookup/`` folder (the passages), or its ``turns/`` folder
+    (``turns()``): the same layout with other columns."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self, folder: Path, coded: Sequence[str] = CODED, numbers: Sequence[str] = NUMBERS
+    ) -> None:
         self.folder = folder
+        self.coded_columns = tuple(coded)
+        self.number_columns = tuple(numbers)
         self.meta: dict[str, list[Any]] = json.loads((folder / "meta.json").read_text())
         self.codes = np.load(folder / "codes.npy")
         self.numbers = np.load(folder / "numbers.npy")
@@ -109,15 +137,15 @@ class Lookup:
             return self.meta["passage_id"][row]
         if column == "text":
             return self._text[self.offsets[row] : self.offsets[row + 1]].decode("utf-8")
-        if column in NUMBERS:
-            at = NUMBERS.index(column)
+        if column in self.number_columns:
+            at = self.number_columns.index(column)
             if at >= self.numbers.shape[1]:
                 return None  # a column added after this generation was written
             x = float(self.numbers[row, at])
             if not math.isfinite(x):  # NaN: null; an infinity stored before times were checked
                 return None
             return int(x) if column in _INTS else x
-        code = int(self.codes[row, CODED.index(column)])
+        code = int(self.codes[row, self.coded_columns.index(column)])
         return None if code < 0 else self.meta[column][code]
 
     def take(self, rows: Sequence[int], columns: Sequence[str]) -> list[dict[str, Any]]:
@@ -125,14 +153,28 @@ class Lookup:
 
     def number_column(self, column: str) -> np.ndarray | None:
         """A whole number column (NaN: null), or None if this generation predates it."""
-        at = NUMBERS.index(column)
+        at = self.number_columns.index(column)
         return self.numbers[:, at] if at < self.numbers.shape[1] else None
 
     def coded(self, column: str) -> tuple[list[Any], np.ndarray]:
         """A coded column as (distinct values, per-passage code into them, -1 for null)."""
-        return self.meta[column], self.codes[:, CODED.index(column)]
+        return self.meta[column], self.codes[:, self.coded_columns.index(column)]
 
     def column(self, column: str) -> list[Any]:
         """A whole coded column, decoded (for filters)."""
         names = self.meta[column]
-        return [None if c < 0 else names[c] for c in self.codes[:, CODED.index(column)].tolist()]
+        codes = self.codes[:, self.coded_columns.index(column)].tolist()
+        return [None if c < 0 else names[c] for c in codes]
+
+    def turns(self) -> Lookup | None:
+        """The turns' lookup, or None in a generation written before it."""
+        folder = self.folder / TURNS_DIR
+        if not (folder / "meta.json").exists():
+            return None
+        return Lookup(folder, TURN_CODED, TURN_NUMBERS)
+
+    def rows_of(self, column: str, values: set[str]) -> np.ndarray:
+        """The rows whose coded ``column`` holds one of ``values``, in order."""
+        names = self.meta[column]
+        wanted = [i for i, v in enumerate(names) if v in values]
+        return np.flatnonzero(np.isin(self.codes[:, self.coded_columns.index(column)], wanted))

@@ -134,7 +134,8 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
         sch = schemas()
         pq.write_table(passages, tmp / PASSAGES)
         pq.write_table(table(contents.episodes, sch[EPISODES]), tmp / EPISODES)
-        pq.write_table(_rows_table(contents.turns, TURNS), tmp / TURNS)
+        turns = _rows_table(contents.turns, TURNS)
+        pq.write_table(turns, tmp / TURNS)
         dim = int(contents.manifest["model"]["dimension"])
         vectors = _vector_index(contents, vector_index, dim)
         entry = vectors.save(tmp)
@@ -148,7 +149,7 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
         )
         names = sch[EPISODES].names  # as the table has them: every column, nulls too
         episodes = [{n: row.get(n) for n in names} for row in contents.episodes]
-        write_lookup(tmp / LOOKUP_DIR, passages, episodes)
+        write_lookup(tmp / LOOKUP_DIR, passages, episodes, turns)
         for name, data in contents.extra_files.items():
             (tmp / name).write_bytes(data)
         manifest = dict(contents.manifest)

@@ -168,3 +168,44 @@ def test_lookup_gives_the_rows_of_the_tables(tmp_path: Path) -> None:
     (index.root / "manifest.json").write_text(json.dumps(manifest))
     assert Lookup.open(index.root) is None
     assert Index(tmp_path / "idx").take(rows) == expected
+
+
+def test_turns_of_episodes_from_the_lookup_equal_the_table(tmp_path: Path) -> None:
+    """A hit's context reads its episodes' turns from ``lookup/turns/`` (no Parquet, no
+    pyarrow), the same rows and values as ``turns.parquet``; older generations without it
+    read the table."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from podsearch.store.lookup import TURN_COLUMNS
+
+    c = contents(unit(30))
+    c.turns = [
+        {
+            "episode_id": f"e{i % 3}",
+            "turn_index": i // 3,
+            "speaker": [None, "Ada", "Bo"][i % 3],
+            "label": None,
+            "speaker_source": "label",
+            "start": None if i == 4 else float(i),
+            "end": None if i == 4 else float(i) + 0.5,
+            "time_precision": "exact",
+            "text": f"turn {i} “Ünïcode” 😀",
+            "cues": [],
+        }
+        for i in range(12)
+    ]
+    write_index(tmp_path / "idx", c)
+    index = Index(tmp_path / "idx")
+    table = pq.read_table(index.root / "turns.parquet").to_pylist()
+
+    def expected(episodes: set[str]) -> list[dict[str, object]]:
+        return [{k: r[k] for k in TURN_COLUMNS} for r in table if r["episode_id"] in episodes]
+
+    assert (index.root / "lookup" / "turns" / "text.bin").is_file()
+    for episodes in ({"e1"}, {"e0", "e2"}, {"e0", "e1", "e2"}, {"nope"}, set()):
+        assert index.turns_of(episodes) == expected(episodes)
+    assert index.turns_of({"e1"})[1]["start"] is None  # turn 4: untimed
+    shutil.rmtree(index.root / "lookup" / "turns")
+    assert Index(tmp_path / "idx", check=False).turns_of({"e0", "e2"}) == expected({"e0", "e2"})
