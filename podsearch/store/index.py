@@ -144,7 +144,7 @@ class Index:
         """The turns of some episodes, with the columns a hit's context shows
         (``lookup.TURN_COLUMNS``): read from ``lookup/turns/`` (memory maps: only these
         turns are read), else, in a generation written before it, from ``turns.parquet``."""
-        turns = self._lookup.turns() if self._lookup is not None else None
+        turns = self._lookup.turns if self._lookup is not None else None
         if turns is not None:
             return turns.take(turns.rows_of("episode_id", episode_ids), TURN_COLUMNS)
         import pyarrow as pa

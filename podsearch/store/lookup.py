@@ -23,6 +23,7 @@ import json
 import math
 import os
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -166,8 +167,9 @@ class Lookup:
         codes = self.codes[:, self.coded_columns.index(column)].tolist()
         return [None if c < 0 else names[c] for c in codes]
 
+    @cached_property
     def turns(self) -> Lookup | None:
-        """The turns' lookup, or None in a generation written before it."""
+        """The turns' lookup (read once), or None in a generation written before it."""
         folder = self.folder / TURNS_DIR
         if not (folder / "meta.json").exists():
             return None
