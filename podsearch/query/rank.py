@@ -244,7 +244,8 @@ def _forget_workers() -> None:
     _WORKERS = None  # a forked child has none of its parent's threads: it starts its own
 
 
-os.register_at_fork(after_in_child=_forget_workers)
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_forget_workers)
 
 
 def _reorder(

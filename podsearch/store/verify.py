@@ -217,6 +217,11 @@ def _invariants(root: Path, manifest: dict[str, Any]) -> list[Damage]:
                 out.append(Damage(f"{LOOKUP_DIR}/codes.npy", "row count differs"))
             if int(np.asarray(lookup.offsets)[-1]) != len(lookup._text):
                 out.append(Damage(f"{LOOKUP_DIR}/text.bin", "size differs from its offsets"))
+            turns = lookup.turns
+            if turns is not None and len(turns.codes) != rows[TURNS]:
+                out.append(Damage(f"{LOOKUP_DIR}/turns/codes.npy", "row count differs"))
+            if turns is not None and int(np.asarray(turns.offsets)[-1]) != len(turns._text):
+                out.append(Damage(f"{LOOKUP_DIR}/turns/text.bin", "size differs from its offsets"))
         except Exception as e:
             out.append(Damage(LOOKUP_DIR, f"unreadable ({type(e).__name__}: {e})"))
     return out

@@ -96,6 +96,18 @@ def test_a_generation_from_before_checksums_is_checked_for_its_invariants(tmp_pa
     manifest["counts"]["passages"] += 1  # a lie is still caught by the invariants
     (gen / "manifest.json").write_text(json.dumps(manifest))
     assert [d.file for d in verify_generation(gen).damage] == ["passages.parquet"]
+    manifest["counts"]["passages"] -= 1
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    # The turns' lookup must hold every turn, and its texts all their bytes.
+    import numpy as np
+
+    turns = gen / "lookup" / "turns"
+    codes = np.load(turns / "codes.npy")
+    np.save(turns / "codes.npy", codes[:-1])
+    with open(turns / "text.bin", "ab") as fh:
+        fh.write(b"more")
+    damage = {d.file for d in verify_generation(gen).damage}
+    assert damage == {"lookup/turns/codes.npy", "lookup/turns/text.bin"}
 
 
 def test_a_write_hashes_each_file_once_and_still_keeps_only_a_sound_way_back(
