@@ -124,7 +124,7 @@ class _Texts:
 
 class Lookup:
     """Reads one generation's ``lookup/`` folder (the passages), or its ``turns/`` folder
-    (``turns()``): the same layout with other columns."""
+    (``turns``): the same layout with other columns."""
 
     def __init__(
         self, folder: Path, coded: Sequence[str] = CODED, numbers: Sequence[str] = NUMBERS

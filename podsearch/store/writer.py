@@ -8,6 +8,7 @@ import hashlib
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,24 +133,32 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
     tmp.mkdir()
     try:
         sch = schemas()
-        pq.write_table(passages, tmp / PASSAGES)
-        pq.write_table(table(contents.episodes, sch[EPISODES]), tmp / EPISODES)
         turns = _rows_table(contents.turns, TURNS)
-        pq.write_table(turns, tmp / TURNS)
-        dim = int(contents.manifest["model"]["dimension"])
-        vectors = _vector_index(contents, vector_index, dim)
-        entry = vectors.save(tmp)
-        entry["chosen"] = "user" if vector_index not in (None, AUTO) else AUTO
-        prev = contents.previous
-        build_lexical(
-            tmp / LEXICAL_DIR,
-            passages,
-            contents.episodes,
-            previous=(prev.folder / LEXICAL_DIR, prev.rows) if prev and prev.lexical else None,
-        )
-        names = sch[EPISODES].names  # as the table has them: every column, nulls too
-        episodes = [{n: row.get(n) for n in names} for row in contents.episodes]
-        write_lookup(tmp / LOOKUP_DIR, passages, episodes, turns)
+        # The two big tables are compressed and written by worker threads (pyarrow releases
+        # the GIL) while this one makes the rest: adding one episode to the 309-episode
+        # library spent 0.7 s writing the three tables one after the other.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            written = [
+                pool.submit(pq.write_table, passages, tmp / PASSAGES),
+                pool.submit(pq.write_table, turns, tmp / TURNS),
+            ]
+            pq.write_table(table(contents.episodes, sch[EPISODES]), tmp / EPISODES)
+            dim = int(contents.manifest["model"]["dimension"])
+            vectors = _vector_index(contents, vector_index, dim)
+            entry = vectors.save(tmp)
+            entry["chosen"] = "user" if vector_index not in (None, AUTO) else AUTO
+            prev = contents.previous
+            build_lexical(
+                tmp / LEXICAL_DIR,
+                passages,
+                contents.episodes,
+                previous=(prev.folder / LEXICAL_DIR, prev.rows) if prev and prev.lexical else None,
+            )
+            names = sch[EPISODES].names  # as the table has them: every column, nulls too
+            episodes = [{n: row.get(n) for n in names} for row in contents.episodes]
+            write_lookup(tmp / LOOKUP_DIR, passages, episodes, turns)
+            for future in written:
+                future.result()  # a failed write fails the generation
         for name, data in contents.extra_files.items():
             (tmp / name).write_bytes(data)
         manifest = dict(contents.manifest)
