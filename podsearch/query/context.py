@@ -9,12 +9,14 @@ from ..core.text import is_question
 from ..store.index import Index
 from .types import Hit
 
+# What a hit shows of a turn or passage around it (its context, the answer after a question).
+SHOWN_KEYS = ("speaker", "speaker_source", "start", "end", "time_precision", "text")
+
 
 def attach_context(index: Index, hits: list[Hit], n: int) -> None:
     """Give each hit the ``n`` turns before and after its own turn (any speaker)."""
     if n <= 0 or not hits:
         return
-    keys = ("speaker", "speaker_source", "start", "end", "time_precision", "text")
     by_episode: dict[str, dict[int, dict[str, Any]]] = {}
     for row in index.turns_of({h.episode_id for h in hits}):
         by_episode.setdefault(row["episode_id"], {})[row["turn_index"]] = row
@@ -23,11 +25,8 @@ def attach_context(index: Index, hits: list[Hit], n: int) -> None:
         last = _last_turn(h, episode_turns)
         before = [episode_turns.get(i) for i in range(h.turn_index - n, h.turn_index)]
         after = [episode_turns.get(i) for i in range(last + 1, last + n + 1)]
-        h.context_before = [{k: t[k] for k in keys} for t in before if t]
-        h.context_after = [{k: t[k] for k in keys} for t in after if t]
-
-
-ANSWER_KEYS = ("speaker", "speaker_source", "start", "end", "time_precision", "text")
+        h.context_before = [{k: t[k] for k in SHOWN_KEYS} for t in before if t]
+        h.context_after = [{k: t[k] for k in SHOWN_KEYS} for t in after if t]
 
 
 def attach_answers(index: Index, hits: list[Hit], last_rows: list[int]) -> None:
@@ -42,7 +41,7 @@ def attach_answers(index: Index, hits: list[Hit], last_rows: list[int]) -> None:
     if not asked:
         return
     rows = index.take(
-        [r for _, r in asked], ["passage_id", "episode_id", "turn_index", *ANSWER_KEYS]
+        [r for _, r in asked], ["passage_id", "episode_id", "turn_index", *SHOWN_KEYS]
     )
     shown = {p for h in hits for p in (h.passage_ids or [h.passage_id])}
     for (h, _), row in zip(asked, rows, strict=True):
@@ -50,7 +49,7 @@ def attach_answers(index: Index, hits: list[Hit], last_rows: list[int]) -> None:
         if row["passage_id"] in shown:
             continue  # the answer is a hit of its own
         if row["episode_id"] == h.episode_id and row["turn_index"] != h.turn_index and other:
-            h.context_after = [{k: row[k] for k in ANSWER_KEYS}]
+            h.context_after = [{k: row[k] for k in SHOWN_KEYS}]
 
 
 def _last_turn(hit: Hit, turns: dict[int, dict[str, Any]]) -> int:
