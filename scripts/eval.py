@@ -4,6 +4,10 @@
 Usage:
   python scripts/eval.py QUERIES.jsonl --index DIR [--modes hybrid,hybrid-rrf,semantic,lexical]
 
+With ``--also QUERIES=INDEX`` (repeatable) it also scores other query sets over their own
+indexes with the first mode and prints one row per set and one for all their questions pooled:
+a change is kept only if it helps on the whole, not on the set it was tuned on.
+
 With ``--kinds`` (or ``--save FILE`` / ``--compare FILE``) it also prints, for the first
 mode, a table per kind of question (paraphrase, speaker, keyword, cross-source, negative, and
 all): n, recall@1/5/10, MRR@10, speaker accuracy, and for negatives how many were flagged "no
@@ -183,6 +187,29 @@ def print_kinds(table: dict, before: dict | None) -> None:
         print("(before > after; flagged: negatives flagged 'no confident match')")
 
 
+def print_sets(sets: list[tuple[str, dict]]) -> None:
+    """One row per query set and one for all their answerable questions pooled."""
+    print(f"\n{'set':<24} {'n':>3} {'R@1':>5} {'R@5':>5} {'R@10':>5} {'MRR@10':>6}")
+    pooled: list[int | None] = []
+    for name, r in sets:
+        ranks = list(r["ranks"].values())
+        pooled += ranks
+        print(f"{name:<24} {len(ranks):>3} " + _rank_figures(ranks))
+    print(f"{'all sets':<24} {len(pooled):>3} " + _rank_figures(pooled))
+
+
+def _set_name(queries_file: str) -> str:
+    path = Path(queries_file)
+    return f"{path.parent.name}/{path.stem}"  # "dev/queries", "data/heldout_queries"
+
+
+def _rank_figures(ranks: list[int | None]) -> str:
+    n = len(ranks) or 1
+    within = [sum(1 for r in ranks if r and r <= k) / n for k in (1, 5, 10)]
+    mrr = sum(1 / r for r in ranks if r and r <= 10) / n
+    return " ".join(f"{v:5.3f}" for v in within) + f" {mrr:6.3f}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("queries")
@@ -193,6 +220,13 @@ def main() -> int:
     ap.add_argument("--kinds", action="store_true", help="the per-kind table (first mode)")
     ap.add_argument(
         "--include-boilerplate", action="store_true", help="rank boilerplate as other text"
+    )
+    ap.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="QUERIES=INDEX",
+        help="another query set and its index, scored with the first mode (repeatable)",
     )
     ap.add_argument("--save", help="write the per-kind table to this JSON file")
     ap.add_argument("--compare", help="a saved per-kind table to print beside this one")
@@ -223,6 +257,20 @@ def main() -> int:
         print_kinds(table, before)
         if a.save:
             Path(a.save).write_text(json.dumps(table, indent=1) + "\n")
+    if a.also:
+        sets = [(_set_name(a.queries), rows[0])]
+        for spec in a.also:
+            queries_file, sep, index_dir = spec.partition("=")
+            if not sep:
+                ap.error(f"--also takes QUERIES=INDEX, not {spec!r}")
+            more = [json.loads(line) for line in open(queries_file) if line.strip()]
+            sets.append(
+                (
+                    _set_name(queries_file),
+                    evaluate(Index(index_dir), more, rows[0]["mode"], a.top, a.include_boilerplate),
+                )
+            )
+        print_sets(sets)
     if a.ranks:
         for r in rows:
             print(
