@@ -231,6 +231,10 @@ def main() -> int:
     ap.add_argument("--save", help="write the per-kind table to this JSON file")
     ap.add_argument("--compare", help="a saved per-kind table to print beside this one")
     a = ap.parse_args()
+    also = [spec.partition("=") for spec in a.also]
+    for spec, (_, sep, _) in zip(a.also, also, strict=True):
+        if not sep:
+            ap.error(f"--also takes QUERIES=INDEX, not {spec!r}")
     queries = [json.loads(line) for line in open(a.queries) if line.strip()]
     index = Index(a.index)
     search(index, "warm up", top=1, mode="hybrid")  # load the model once, outside the timings
@@ -257,12 +261,9 @@ def main() -> int:
         print_kinds(table, before)
         if a.save:
             Path(a.save).write_text(json.dumps(table, indent=1) + "\n")
-    if a.also:
+    if also:
         sets = [(_set_name(a.queries), rows[0])]
-        for spec in a.also:
-            queries_file, sep, index_dir = spec.partition("=")
-            if not sep:
-                ap.error(f"--also takes QUERIES=INDEX, not {spec!r}")
+        for queries_file, _, index_dir in also:
             more = [json.loads(line) for line in open(queries_file) if line.strip()]
             sets.append(
                 (
