@@ -15,9 +15,12 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .layout import EPISODES, FORMAT_VERSION, MANIFEST, PASSAGES, TURNS
+
+if TYPE_CHECKING:
+    from .lookup import Lookup
 
 MANIFEST_SUM = "manifest.sha256"  # the manifest's own checksum, beside it
 FILES_KEY = "files"  # manifest: relative path -> {"size": bytes, "sha256": hex}
@@ -179,7 +182,6 @@ def verify_generation(
 def _invariants(root: Path, manifest: dict[str, Any]) -> list[Damage]:
     """Row counts, dimension and the row-id rule, for a generation whose files all match
     their checksums (so only a manifest that lies, or a writer's bug, is caught here)."""
-    import numpy as np
     import pyarrow.parquet as pq
 
     from .lookup import LOOKUP_DIR, Lookup
@@ -213,17 +215,24 @@ def _invariants(root: Path, manifest: dict[str, Any]) -> list[Damage]:
             lookup = Lookup(root / LOOKUP_DIR)
             if lookup.meta["passage_id"] != passage_ids:  # the row-id rule
                 out.append(Damage(f"{LOOKUP_DIR}/meta.json", "passage order differs"))
-            if len(lookup.codes) != len(passage_ids) or len(lookup.offsets) != len(passage_ids) + 1:
-                out.append(Damage(f"{LOOKUP_DIR}/codes.npy", "row count differs"))
-            if int(np.asarray(lookup.offsets)[-1]) != len(lookup._text):
-                out.append(Damage(f"{LOOKUP_DIR}/text.bin", "size differs from its offsets"))
-            turns = lookup.turns
-            if turns is not None and len(turns.codes) != rows[TURNS]:
-                out.append(Damage(f"{LOOKUP_DIR}/turns/codes.npy", "row count differs"))
-            if turns is not None and int(np.asarray(turns.offsets)[-1]) != len(turns._text):
-                out.append(Damage(f"{LOOKUP_DIR}/turns/text.bin", "size differs from its offsets"))
+            out += _lookup_damage(LOOKUP_DIR, lookup, len(passage_ids))
+            if lookup.turns is not None:
+                out += _lookup_damage(f"{LOOKUP_DIR}/turns", lookup.turns, rows[TURNS])
         except Exception as e:
             out.append(Damage(LOOKUP_DIR, f"unreadable ({type(e).__name__}: {e})"))
+    return out
+
+
+def _lookup_damage(folder: str, lookup: Lookup, n: int) -> list[Damage]:
+    """A lookup folder (the passages' or the turns') that does not hold ``n`` rows, or whose
+    texts file is not the size its offsets say."""
+    import numpy as np
+
+    out = []
+    if len(lookup.codes) != n or len(lookup.offsets) != n + 1:
+        out.append(Damage(f"{folder}/codes.npy", "row count differs"))
+    if int(np.asarray(lookup.offsets)[-1]) != len(lookup._text):
+        out.append(Damage(f"{folder}/text.bin", "size differs from its offsets"))
     return out
 
 
