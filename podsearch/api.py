@@ -175,8 +175,7 @@ class Library:
         the question is (a one-question process). Does nothing unless the model's ONNX
         export exists; ``ask`` reports any real problem itself."""
         from .core.errors import PodsearchError
-        from .embed.export_cache import find_export
-        from .embed.factory import load_query_embedder
+        from .embed.factory import has_export, load_query_embedder
         from .embed.names import canonical_model_name
         from .store.index import Index
 
@@ -188,7 +187,7 @@ class Library:
             return
         if model and canonical_model_name(model) != name:
             return  # ask will refuse the model with a proper message
-        if find_export(name) is not None:
+        if has_export(name):
             load_query_embedder(name)
 
     def ask(

@@ -38,7 +38,8 @@ def index(
     model: Annotated[
         str | None,
         typer.Option(
-            help="sentence-transformers model name or path (default: the bundled all-MiniLM-L6-v2)."
+            help="sentence-transformers model name or path (default: the bundled "
+            "all-MiniLM-L6-v2), mpnet, or models together: minilm+mpnet@0.3."
         ),
     ] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first unreadable file.")] = False,
@@ -210,7 +211,10 @@ def rebuild(
     index: IndexOpt = None,
     model: Annotated[
         str | None,
-        typer.Option(help="Re-embed everything with this sentence-transformers model or path."),
+        typer.Option(
+            help="Re-embed everything with this model (a name or path, mpnet, or models "
+            "together: minilm+mpnet@0.3)."
+        ),
     ] = None,
     vector_index: Annotated[
         str | None,

@@ -1,9 +1,9 @@
 """embed: text to vectors. One ``Embedder`` protocol (``base``); backends for
 sentence-transformers (``st_backend``) and its ONNX export run by onnxruntime
-(``onnx_backend``, torch-free; the exported graph's operators fused by ``fusion``); model
-names (``names``); the export cache keyed by the model's content (``export_cache``); and
-``factory``, which picks a backend for questions and for passages, and where other backends
-can be registered.
+(``onnx_backend``, torch-free; the exported graph's operators fused by ``fusion``); several
+models as one (``ensemble``); model names (``names``); the export cache keyed by the model's
+content (``export_cache``); and ``factory``, which picks a backend for questions and for
+passages, and where other backends can be registered.
 
 May import ``core`` only. Heavy libraries (torch, sentence_transformers, onnxruntime) are
 imported inside the functions that need them.

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ..core.errors import ModelLoadError
 from .base import PRECISIONS, Embedder, EmbedderNotice, RememberedQuestions
-from .names import DEFAULT_MODEL, canonical_model_name
+from .ensemble import EnsembleEmbedder
+from .names import DEFAULT_MODEL, canonical_model_name, ensemble_parts
 from .st_backend import SentenceTransformerEmbedder, gpu_requested
 
 # (model name, device, precision) -> an Embedder.
@@ -41,10 +42,21 @@ def _backend(name: str) -> BackendFactory | None:
 def load_embedder(name: str | None = None, device: str | None = None) -> Embedder:
     """An embedder for a model name: a registered backend's, else sentence-transformers."""
     name = name or DEFAULT_MODEL
+    ensemble = _ensemble(name, lambda part: load_embedder(part, device))
+    if ensemble is not None:
+        return ensemble
     factory = _backend(name)
     if factory is not None:
         return factory(name, device, "fp32")
     return SentenceTransformerEmbedder(name, device=device)
+
+
+def _ensemble(name: str, make: Callable[[str], Embedder]) -> Embedder | None:
+    """An ``EnsembleEmbedder`` of ``make(part)`` for an ensemble name, else None."""
+    parts = ensemble_parts(name)
+    if parts is None:
+        return None
+    return EnsembleEmbedder(canonical_model_name(name), [(make(m), w) for m, w in parts])
 
 
 _QUERY_EMBEDDERS: dict[tuple[str, ...], Embedder] = {}
@@ -79,7 +91,19 @@ def load_query_embedder(name: str | None = None, *, long_lived: bool = False) ->
     return embedder
 
 
+def has_export(name: str) -> bool:
+    """Whether the ONNX export of ``name`` (of each model of an ensemble) is in the cache."""
+    from .export_cache import find_export
+
+    parts = ensemble_parts(name)
+    return all(find_export(m) is not None for m in ([m for m, _ in parts] if parts else [name]))
+
+
 def _make_query_embedder(name: str, long_lived: bool) -> Embedder:
+    # Each model of an ensemble loads in its own background thread, side by side.
+    ensemble = _ensemble(name, lambda part: _make_query_embedder(part, long_lived))
+    if ensemble is not None:
+        return ensemble
     factory = _backend(name)
     if factory is not None:
         return factory(name, None, "fp32")
@@ -125,6 +149,9 @@ def load_index_embedder(
     if precision not in PRECISIONS:
         raise ModelLoadError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
     name = canonical_model_name(name)
+    ensemble = _ensemble(name, lambda part: load_index_embedder(part, device, precision))
+    if ensemble is not None:
+        return ensemble
     factory = _backend(name)
     if factory is not None:
         return factory(name, device, precision)
@@ -162,7 +189,11 @@ def export_for_queries(embedder: Embedder) -> Path | None:
 
     Meant for the end of an index build, when torch is loaded anyway. Returns the export
     folder, or None when the embedder is not sentence-transformers or the export failed
-    (queries will then say so and fall back)."""
+    (queries will then say so and fall back). Each model of an ensemble is exported: the
+    last one's folder is returned, or None if any failed."""
+    if isinstance(embedder, EnsembleEmbedder):
+        folders = [export_for_queries(part) for part in embedder.parts]
+        return folders[-1] if all(folders) else None
     if not isinstance(embedder, SentenceTransformerEmbedder) or embedder.loaded is None:
         return None
     if os.environ.get("PODSEARCH_ONNX", "1") == "0":

@@ -1,0 +1,160 @@
+"""Several models as one (``embed.ensemble``): names, vectors, and a library built, asked,
+grown and rebuilt with one. Fake embedders throughout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from podsearch.cli.app import app
+from podsearch.core.errors import ModelLoadError
+from podsearch.embed.ensemble import EnsembleEmbedder
+from podsearch.embed.factory import load_embedder, load_index_embedder, load_query_embedder
+from podsearch.embed.names import (
+    DEFAULT_MODEL,
+    MPNET,
+    canonical_model_name,
+    ensemble_parts,
+    reads_english_only,
+)
+from podsearch.store.index import Index
+from tests.fakes import FakeEmbedder
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+LIBRARY = FIXTURES / "library"
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("name", "parts"),
+    [
+        ("minilm+mpnet@0.3", [(DEFAULT_MODEL, 0.7), (MPNET, 0.3)]),
+        ("mpnet+default", [(MPNET, 0.5), (DEFAULT_MODEL, 0.5)]),
+        ("fake-64@0.2+fake-32@0.6", [("fake-64", 0.25), ("fake-32", 0.75)]),
+        ("a + b + c@0.4", [("a", 0.3), ("b", 0.3), ("c", 0.4)]),
+    ],
+)
+def test_ensemble_names(name: str, parts: list[tuple[str, float]]) -> None:
+    assert ensemble_parts(name) == parts
+    canonical = canonical_model_name(name)
+    # The pinned name reads back as the same ensemble, and is its own canonical form.
+    assert ensemble_parts(canonical) == parts
+    assert canonical_model_name(canonical) == canonical
+
+
+def test_single_models_are_not_ensembles(tmp_path: Path) -> None:
+    folder = tmp_path / "my+model"  # a model folder whose name holds a plus
+    folder.mkdir()
+    for name in (None, "", "fake", "mpnet", str(folder), "fake@0.3"):
+        assert ensemble_parts(name) is None
+    assert canonical_model_name(str(folder)) == str(folder)
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("fake+", "empty part"),
+        ("fake@2+fake-32", "above 0 and at most 1"),
+        ("fake@x+fake-32", "above 0 and at most 1"),
+        ("fake@0+fake-32", "above 0 and at most 1"),
+        ("fake@1+fake-32", "leaving nothing"),
+        ("fake@0.6+fake-32@0.5+fake-16", "leaving nothing"),
+    ],
+)
+def test_bad_ensemble_names(name: str, says: str) -> None:
+    with pytest.raises(ModelLoadError, match=says):
+        canonical_model_name(name)
+
+
+def test_english_only_when_every_model_is() -> None:
+    assert reads_english_only("minilm+mpnet@0.3")
+    assert not reads_english_only("minilm+BAAI/bge-m3")
+
+
+def test_inner_product_is_the_weighted_sum_of_cosines() -> None:
+    a, b = FakeEmbedder("fake-64"), FakeEmbedder("fake-32")
+    both = EnsembleEmbedder("fake-64@0.7+fake-32@0.3", [(a, 0.7), (b, 0.3)])
+    texts = ["open weights and distillation", "distillation of open models", "robot arms"]
+    got = both.encode(texts)
+    assert got.shape == (3, 96) and got.dtype == np.float32 and both.dim == 96
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-6)
+    va, vb = a.encode(texts), b.encode(texts)
+    np.testing.assert_allclose(got @ got.T, 0.7 * (va @ va.T) + 0.3 * (vb @ vb.T), atol=1e-6)
+
+
+def test_every_factory_makes_the_ensemble() -> None:
+    name = "fake-64+fake-32@0.25"
+    for embedder in (
+        load_embedder(name),
+        load_index_embedder(name),
+        load_index_embedder(name, precision="int8"),
+        load_query_embedder(name),
+    ):
+        assert isinstance(embedder, EnsembleEmbedder)
+        assert embedder.name == "fake-64@0.75+fake-32@0.25" and embedder.dim == 96
+        assert [e.name for e in embedder.parts] == ["fake-64", "fake-32"]
+
+
+def _ask(index: Path, question: str) -> list[dict]:
+    out = runner.invoke(app, ["ask", question, "--index", str(index), "--json", "-k", "5"])
+    assert out.exit_code == 0, out.output
+    return json.loads(out.stdout)
+
+
+def test_library_built_and_asked_with_an_ensemble(tmp_path: Path) -> None:
+    index = tmp_path / "idx"
+    made = runner.invoke(
+        app, ["index", str(LIBRARY), "--index", str(index), "--model", "fake-64+fake-32@0.3"]
+    )
+    assert made.exit_code == 0, made.output
+    ix = Index(index)
+    assert ix.model == "fake-64@0.7+fake-32@0.3" and ix.dimension == 96
+    # Semantic scores are the blend of the two models' cosines (checked by brute force).
+    question = "compost brown material"
+    hits = json.loads(
+        runner.invoke(
+            app,
+            ["ask", question, "--index", str(index), "--json", "--mode", "semantic", "-k", "3"],
+        ).stdout
+    )
+    texts = ix.passage_column("embed_text")
+    a, b = FakeEmbedder("fake-64"), FakeEmbedder("fake-32")
+    blend = 0.7 * (a.encode(texts) @ a.encode([question])[0]) + 0.3 * (
+        b.encode(texts) @ b.encode([question])[0]
+    )
+    assert hits and hits[0]["score"] == pytest.approx(float(blend.max()), abs=1e-4)
+    assert _ask(index, question)  # hybrid too
+
+    # The library keeps its ensemble: adding needs no --model; another one is refused.
+    again = runner.invoke(app, ["index", str(LIBRARY), "--index", str(index), "--json"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["passages_embedded"] == 0
+    other = runner.invoke(
+        app, ["index", str(LIBRARY), "--index", str(index), "--model", "fake-64+fake-32"]
+    )
+    assert other.exit_code == 1 and "rebuild" in other.output
+    assert "Traceback" not in other.output
+    # The same ensemble in other words is the same model.
+    same = runner.invoke(
+        app,
+        ["index", str(LIBRARY), "--index", str(index), "--model", "fake-64@0.7+fake-32@0.3"],
+    )
+    assert same.exit_code == 0, same.output
+    verified = runner.invoke(app, ["verify", "--index", str(index)])
+    assert verified.exit_code == 0, verified.output
+    # Back to one model by rebuilding.
+    single = runner.invoke(app, ["rebuild", "--index", str(index), "--model", "fake-32", "--json"])
+    assert single.exit_code == 0, single.output
+    assert Index(index).dimension == 32
+
+
+def test_bad_ensemble_name_is_one_line(tmp_path: Path) -> None:
+    out = runner.invoke(
+        app, ["index", str(LIBRARY), "--index", str(tmp_path / "idx"), "--model", "fake@3+fake-32"]
+    )
+    assert out.exit_code == 1
+    assert "at most 1" in out.output and "Traceback" not in out.output
+    assert not (tmp_path / "idx").exists()
