@@ -39,14 +39,10 @@ def _single_name(name: str | None) -> str:
 
 
 def ensemble_parts(name: str | None) -> list[tuple[str, float]] | None:
-    """The (canonical model, weight) parts of an ensemble name, or None for one model.
-
-    ``A+B`` embeds each text with every model and concatenates the vectors, each scaled by
-    the square root of its weight: the inner product of two such vectors is the weighted
-    sum of the models' cosines, so one vector index ranks by the blend. ``B@0.3`` gives a
-    part its weight; parts without one share what the others leave (``A+B``: half each);
-    when every part has one, only their ratios count.
-    A name that is an existing folder is one model, whatever it holds."""
+    """The (canonical model, weight) parts of an ensemble name (``embed.ensemble``), or None
+    for one model. ``B@0.3`` gives a part its weight; parts without one share what the others
+    leave (``A+B``: half each); when every part has one, only their ratios count. A name that
+    is an existing folder is one model, whatever it holds."""
     if not name or ENSEMBLE_JOIN not in name or Path(name).exists():
         return None
     parsed: list[tuple[str, float | None]] = []
