@@ -55,7 +55,7 @@ def ensemble_parts(name: str | None) -> list[tuple[str, float]] | None:
         try:
             w = float(weight) if mark else None
         except ValueError:
-            w = -1.0
+            w = float("nan")  # not a number: refused just below
         if w is not None and not 0 < w <= 1:
             raise ModelLoadError(
                 f"model {name!r}: the weight of {model!r} must be a number above 0 and at "

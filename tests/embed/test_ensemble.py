@@ -99,8 +99,8 @@ def test_every_factory_makes_the_ensemble() -> None:
         assert [e.name for e in embedder.parts] == ["fake-64", "fake-32"]
 
 
-def _ask(index: Path, question: str) -> list[dict]:
-    out = runner.invoke(app, ["ask", question, "--index", str(index), "--json", "-k", "5"])
+def _ask(index: Path, question: str, *options: str) -> list[dict]:
+    out = runner.invoke(app, ["ask", question, "--index", str(index), "--json", *options])
     assert out.exit_code == 0, out.output
     return json.loads(out.stdout)
 
@@ -115,19 +115,14 @@ def test_library_built_and_asked_with_an_ensemble(tmp_path: Path) -> None:
     assert ix.model == "fake-64@0.7+fake-32@0.3" and ix.dimension == 96
     # Semantic scores are the blend of the two models' cosines (checked by brute force).
     question = "compost brown material"
-    hits = json.loads(
-        runner.invoke(
-            app,
-            ["ask", question, "--index", str(index), "--json", "--mode", "semantic", "-k", "3"],
-        ).stdout
-    )
+    hits = _ask(index, question, "--mode", "semantic", "-k", "3")
     texts = ix.passage_column("embed_text")
     a, b = FakeEmbedder("fake-64"), FakeEmbedder("fake-32")
     blend = 0.7 * (a.encode(texts) @ a.encode([question])[0]) + 0.3 * (
         b.encode(texts) @ b.encode([question])[0]
     )
     assert hits and hits[0]["score"] == pytest.approx(float(blend.max()), abs=1e-4)
-    assert _ask(index, question)  # hybrid too
+    assert _ask(index, question, "-k", "5")  # hybrid too
 
     # The library keeps its ensemble: adding needs no --model; another one is refused.
     again = runner.invoke(app, ["index", str(LIBRARY), "--index", str(index), "--json"])
