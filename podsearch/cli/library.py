@@ -213,7 +213,7 @@ def rebuild(
         str | None,
         typer.Option(
             help="Re-embed everything with this model (a name or path, mpnet, or models "
-            "together: minilm+mpnet@0.3)."
+            "together: minilm+mpnet@0.3); a model the vectors already hold is not run again."
         ),
     ] = None,
     vector_index: Annotated[

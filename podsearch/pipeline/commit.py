@@ -18,7 +18,18 @@ import numpy as np
 from ..core.models import Episode
 from ..core.version import __version__
 from ..embed.base import Embedder, encode_all
+from ..embed.ensemble import (
+    PART_DIMENSIONS,
+    EnsembleEmbedder,
+    Part,
+    WithKnownParts,
+    carried_parts,
+    layout,
+    part_vectors,
+    rejoin,
+)
 from ..embed.factory import export_for_queries, load_embedder, load_index_embedder
+from ..embed.names import ensemble_parts
 from ..episodes.boilerplate import EpisodeText, Kept, library_shares
 from ..episodes.chunking import ChunkConfig, chunk_episode
 from ..speakers.book import SpeakerBook
@@ -77,6 +88,7 @@ def commit(
     report: IndexReport | None = None,
     vector_index: str | None = None,
     reuse_vectors: bool = True,
+    carry_models: bool = False,
     device: str | None = None,
     precision: str | None = None,
     engine: str = "local",
@@ -86,7 +98,9 @@ def commit(
     ``device`` (cpu, cuda, cuda:1, mps; None or auto: a GPU when torch sees one);
     ``precision`` of new vectors (default: the old index's, else fp32); ``engine``: "local",
     or "ray" to chunk and embed on Ray (``engine_ray``; connect first with
-    ``engine_ray.start``)."""
+    ``engine_ray.start``). ``carry_models`` (a rebuild with another model, vectors intact):
+    the old vectors' models that ``model_name`` has too are taken from them, not run again
+    (``_carried``)."""
     # An index keeps the chunking it was built with, so that all its passages are alike;
     # only a rebuild given another config changes it.
     cfg = chunk_config or (ChunkConfig.from_dict(old.manifest.get("chunking")) if old else None)
@@ -115,7 +129,11 @@ def commit(
             if keep:
                 kept_passages, keep_rows = _kept_rows(old.passages, keep, PASSAGES)
             report.passages_unchanged = len(keep_rows)
-
+    carried: np.ndarray | None = None  # the old vectors as model_name's, when they can be
+    by_model: dict[int, np.ndarray] = {}  # else those of some models of model_name's ensemble
+    known: dict[int, dict[str, np.ndarray]] = {}  # ... as text hash -> vector
+    if old and carry_models and not reuse_vectors:
+        carried, by_model = _carried(old, model_name)
     named = apply_identity(fresh, speaker_book(index_dir))
     make = (
         (lambda: embedder)
@@ -127,7 +145,11 @@ def commit(
     def encode(texts: list[str], on_progress: Callable[[int, int], None] | None) -> np.ndarray:
         if not loaded:  # the model loads only when there is text to embed
             loaded.append(make())
-        return encode_all(loaded[0], texts, on_progress=on_progress)
+        embedder: Embedder = loaded[0]
+        if known and isinstance(embedder, EnsembleEmbedder):
+            lookups = {i: partial(_known, vectors) for i, vectors in known.items()}
+            embedder = WithKnownParts(embedder, lookups)
+        return encode_all(embedder, texts, on_progress=on_progress)
 
     checkpoints = Checkpoints(
         home_dir(index_dir) / CHECKPOINT_DIR, model_name, precision, old.dimension if old else None
@@ -152,8 +174,13 @@ def commit(
             per_episode.append([r["embed_text"] for r in rows])
             turns_rows.extend(turn_rows(ep, labels))
             episodes_rows.append(episode_row(ep, ep.source_hashes))
-        if old_vectors is not None:
-            _reuse(old, old_vectors, [t for texts in per_episode for t in texts], cache)
+        all_texts = [t for texts in per_episode for t in texts]
+        if old is not None:
+            for vectors in (old_vectors, carried):  # at most one of them is there
+                if vectors is not None:
+                    _reuse(old, vectors, all_texts, cache)
+            for i, vectors in by_model.items():
+                _reuse(old, vectors, all_texts, known.setdefault(i, {}))
         _embed_new(per_episode, cache, checkpoints, report, progress, encode, group_size)
     finally:
         if staging is not None:
@@ -172,7 +199,9 @@ def commit(
         np.take(old_vectors, keep_rows, axis=0, out=all_vectors[:kept])
     for i, r in enumerate(new_rows, kept):
         all_vectors[i] = cache[text_hash(r["embed_text"])]
-    del cache, old_vectors
+    del cache, old_vectors, carried
+    by_model.clear()
+    known.clear()
     passages = _all_rows(kept_passages, new_rows, PASSAGES)
     episodes_rows = apply_edits(episodes_rows, load_edits(index_dir))
     previous = _previous(old, kept, episodes_rows)
@@ -199,6 +228,7 @@ def commit(
             "dimension": dim,
             "normalized": True,
             "precision": precision,
+            **_part_dimensions(model_name, embedder, old),
         },
         "counts": {
             "episodes": len(episodes_rows),
@@ -298,6 +328,46 @@ def _embed_new(
         if progress:
             progress("embedding", done, total)
             progress("episodes", episodes, len(todo_by_episode))
+
+
+def _carried(old: Index, model_name: str) -> tuple[np.ndarray | None, dict[int, np.ndarray]]:
+    """What the old generation's vectors hold of ``model_name``'s: all of its vectors when
+    they have each of its models (another weighting, or one model of their ensemble), else
+    the vectors of those models of its ensemble that they have, by position."""
+    parts = _layout(old)
+    found = carried_parts(parts, model_name)
+    if parts is None or not found:
+        return None, {}
+    vectors = old.vectors()
+    whole = rejoin(vectors, parts, model_name)
+    if whole is not None:
+        return whole, {}
+    return None, {i: part_vectors(vectors, part) for i, part in found.items()}
+
+
+def _layout(old: Index) -> list[Part] | None:
+    entry = old.manifest["model"]
+    return layout(entry["name"], int(entry["dimension"]), entry.get(PART_DIMENSIONS))
+
+
+def _part_dimensions(
+    model_name: str, embedder: Embedder | None, old: Index | None
+) -> dict[str, list[int]]:
+    """The manifest's record of an ensemble's models' dimensions (``embed.ensemble.layout``):
+    from its embedder when it ran, else from the old generation's vectors it came from."""
+    parts = ensemble_parts(model_name)
+    if parts is None:
+        return {}
+    if isinstance(embedder, EnsembleEmbedder):
+        return {PART_DIMENSIONS: [e.dim for e in embedder.parts]}
+    found = carried_parts(_layout(old), model_name) if old is not None else {}
+    if len(found) < len(parts):
+        return {}
+    return {PART_DIMENSIONS: [found[i].end - found[i].start for i in range(len(parts))]}
+
+
+def _known(vectors: dict[str, np.ndarray], text: str) -> np.ndarray | None:
+    return vectors.get(text_hash(text))
 
 
 def _previous(old: Index | None, kept: int, episodes_rows: list[dict[str, Any]]) -> Previous | None:

@@ -79,6 +79,8 @@ def rebuild_index(
             report=report,
             vector_index=vector_index,
             reuse_vectors=same_vectors,
+            # Another model or weighting: what the old vectors hold of it is kept.
+            carry_models=intact_vectors and precision == old.precision,
             device=device,
             precision=precision,
         )

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from podsearch.cli.app import app
 from podsearch.core.errors import ModelLoadError
-from podsearch.embed.ensemble import EnsembleEmbedder
+from podsearch.embed.ensemble import EnsembleEmbedder, Part, carried_parts, layout, rejoin
 from podsearch.embed.factory import load_embedder, load_index_embedder, load_query_embedder
 from podsearch.embed.names import (
     DEFAULT_MODEL,
@@ -153,3 +153,75 @@ def test_bad_ensemble_name_is_one_line(tmp_path: Path) -> None:
     assert out.exit_code == 1
     assert "at most 1" in out.output and "Traceback" not in out.output
     assert not (tmp_path / "idx").exists()
+
+
+def test_layout_and_rejoin() -> None:
+    vectors = EnsembleEmbedder(
+        "fake-64@0.7+fake-32@0.3", [(FakeEmbedder("fake-64"), 0.7), (FakeEmbedder("fake-32"), 0.3)]
+    ).encode(["brown leaves", "green grass"])
+    parts = layout("fake-64@0.7+fake-32@0.3", 96, [64, 32])
+    assert parts is not None and [(p.start, p.end) for p in parts] == [(0, 64), (64, 96)]
+    # Unknown or inconsistent dimensions: no layout (the vectors are embedded again).
+    assert layout("fake-64@0.7+fake-32@0.3", 96, None) is None
+    assert layout("fake-64@0.7+fake-32@0.3", 96, [64, 64]) is None
+    assert layout("fake-32", 32, None) == [Part("fake-32", 1.0, 0, 32)]
+    one = rejoin(vectors, parts, "fake-32")
+    assert one is not None
+    np.testing.assert_allclose(
+        one, FakeEmbedder("fake-32").encode(["brown leaves", "green grass"]), atol=1e-6
+    )
+    reweighted = rejoin(vectors, parts, "fake-64+fake-32")
+    assert reweighted is not None
+    np.testing.assert_allclose(np.linalg.norm(reweighted, axis=1), 1.0, atol=1e-6)
+    assert rejoin(vectors, parts, "fake-64+fake-16") is None  # fake-16 is not in them
+    assert set(carried_parts(parts, "fake-16+fake-64")) == {1}
+
+
+def test_rebuild_runs_only_the_models_the_vectors_lack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A library switched between one model, an ensemble of it and another weighting of
+    that ensemble embeds only what its vectors lack, and ends as a fresh build would."""
+    import fakes  # the module conftest registers the fake models from
+
+    encoded: list[str] = []
+    original = fakes.FakeEmbedder.encode
+
+    def counting(self: FakeEmbedder, texts, **kw):  # type: ignore[no-untyped-def]
+        encoded.extend([self.name] * len(texts))
+        return original(self, texts, **kw)
+
+    monkeypatch.setattr(fakes.FakeEmbedder, "encode", counting)
+    index = tmp_path / "idx"
+    made = runner.invoke(app, ["index", str(LIBRARY), "--index", str(index), "--model", "fake-64"])
+    assert made.exit_code == 0, made.output
+    n = Index(index).manifest["counts"]["passages"]
+
+    def rebuild(model: str) -> Index:
+        encoded.clear()
+        out = runner.invoke(app, ["rebuild", "--index", str(index), "--model", model])
+        assert out.exit_code == 0, out.output
+        return Index(index)
+
+    def fresh(ix: Index, *parts: tuple[str, float]) -> np.ndarray:
+        texts = ix.passage_column("embed_text")
+        return np.hstack([FakeEmbedder(m).encode(texts) * np.sqrt(w) for m, w in parts])
+
+    ix = rebuild("fake-64+fake-32@0.3")  # fake-64's vectors are kept: only fake-32 runs
+    assert encoded == ["fake-32"] * n
+    assert ix.manifest["model"]["part_dimensions"] == [64, 32]
+    np.testing.assert_allclose(
+        ix.vectors(), fresh(ix, ("fake-64", 0.7), ("fake-32", 0.3)), atol=1e-5
+    )
+    ix = rebuild("fake-64+fake-32@0.5")  # another weighting: nothing runs
+    assert encoded == [] and ix.model == "fake-64@0.5+fake-32@0.5"
+    np.testing.assert_allclose(
+        ix.vectors(), fresh(ix, ("fake-64", 0.5), ("fake-32", 0.5)), atol=1e-5
+    )
+    ix = rebuild("fake-32")  # one model of the ensemble: nothing runs
+    assert encoded == [] and ix.dimension == 32
+    np.testing.assert_allclose(ix.vectors(), fresh(ix, ("fake-32", 1.0)), atol=1e-5)
+    assert "part_dimensions" not in ix.manifest["model"]
+    ix = rebuild("fake-16")  # nothing in common: embedded again
+    assert encoded == ["fake-16"] * n
+    assert runner.invoke(app, ["verify", "--index", str(index)]).exit_code == 0
