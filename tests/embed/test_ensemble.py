@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import FakeEmbedder
 from typer.testing import CliRunner
 
 from podsearch.cli.app import app
@@ -22,7 +23,6 @@ from podsearch.embed.names import (
     reads_english_only,
 )
 from podsearch.store.index import Index
-from tests.fakes import FakeEmbedder
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 LIBRARY = FIXTURES / "library"
@@ -182,16 +182,14 @@ def test_rebuild_runs_only_the_models_the_vectors_lack(
 ) -> None:
     """A library switched between one model, an ensemble of it and another weighting of
     that ensemble embeds only what its vectors lack, and ends as a fresh build would."""
-    import fakes  # the module conftest registers the fake models from
-
     encoded: list[str] = []
-    original = fakes.FakeEmbedder.encode
+    original = FakeEmbedder.encode
 
     def counting(self: FakeEmbedder, texts, **kw):  # type: ignore[no-untyped-def]
         encoded.extend([self.name] * len(texts))
         return original(self, texts, **kw)
 
-    monkeypatch.setattr(fakes.FakeEmbedder, "encode", counting)
+    monkeypatch.setattr(FakeEmbedder, "encode", counting)
     index = tmp_path / "idx"
     made = runner.invoke(app, ["index", str(LIBRARY), "--index", str(index), "--model", "fake-64"])
     assert made.exit_code == 0, made.output
