@@ -8,9 +8,10 @@ with all-mpnet-base-v2 at 0.3 ranks answers better than either alone on three qu
 (README, "Two models together").
 
 Joined vectors can be taken apart again by model (``layout``, from the dimensions the
-manifest records): a rebuild to another weighting or to one of the models rescales the
-stored vectors and runs no model (``rejoin``), and one from a model to an ensemble with it
-runs only the others (``WithKnownParts``).
+manifest records, or that the vectors show: ``infer_part_dimensions``): a rebuild to another
+weighting or to one of the models rescales the stored vectors and runs no model
+(``rejoin``), and one from a model to an ensemble with it runs only the others
+(``WithKnownParts``).
 """
 
 from __future__ import annotations
@@ -119,6 +120,30 @@ def layout(name: str, dimension: int, part_dimensions: Sequence[int] | None) -> 
         Part(model, weight, end - d, end)
         for (model, weight), d, end in zip(_weights(name), dims, ends, strict=True)
     ]
+
+
+def infer_part_dimensions(vectors: np.ndarray, name: str) -> list[int] | None:
+    """The dimensions of ensemble ``name``'s models, read off its vectors when the manifest
+    does not record them (libraries written before it did): model i's block has squared
+    length exactly its weight in every row, so the running sum of squares over the columns
+    reaches each running weight at the same column in every row, and only there. None when
+    no such column is found (or more than one)."""
+    parts = ensemble_parts(name)
+    if parts is None or len(vectors) == 0:
+        return None
+    sample = np.asarray(vectors, dtype=np.float64)
+    sample = sample[np.linalg.norm(sample, axis=1) > 0.5]  # an empty text's vector is 0
+    if len(sample) == 0:
+        return None
+    running = np.cumsum(sample**2, axis=1)  # rows x columns
+    ends = []
+    for w in np.cumsum([w for _, w in _weights(name)])[:-1]:
+        hits = np.flatnonzero(np.all(np.abs(running - w) < 1e-4, axis=0))
+        if len(hits) != 1:  # columns of zeros in every row make it ambiguous
+            return None
+        ends.append(int(hits[0]) + 1)
+    ends.append(sample.shape[1])
+    return np.diff([0, *ends]).tolist()
 
 
 def _weights(name: str) -> list[tuple[str, float]]:

@@ -29,6 +29,8 @@ class Checkpoints:
     """The embedding checkpoints of one index for one model and precision."""
 
     def __init__(self, folder: Path, model: str, precision: str, dim: int | None = None) -> None:
+        """``dim``: the vectors' size when known (the old generation's, for the same model);
+        else the first readable shard's sets it, and shards of another size are ignored."""
         key = hashlib.blake2b(f"{FORMAT}\0{model}\0{precision}".encode(), digest_size=10)
         self.root = folder
         self.folder = folder / key.hexdigest()
@@ -64,6 +66,7 @@ class Checkpoints:
         unit = (np.abs(norms - 1.0) < 1e-3) | (norms < 1e-6)  # an empty text's vector is 0
         if not np.all(np.isfinite(vectors)) or not np.all(unit):
             return None  # passage vectors are normalised: anything else is damage
+        self.dim = vectors.shape[1]
         return hashes.astype(str), vectors
 
     def save(self, hashes: list[str], vectors: np.ndarray) -> None:

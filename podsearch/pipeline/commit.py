@@ -24,6 +24,7 @@ from ..embed.ensemble import (
     Part,
     WithKnownParts,
     carried_parts,
+    infer_part_dimensions,
     layout,
     part_vectors,
     rejoin,
@@ -151,8 +152,14 @@ def commit(
             embedder = WithKnownParts(embedder, lookups)
         return encode_all(embedder, texts, on_progress=on_progress)
 
+    # The old generation's size holds for the same model only: another one (a rebuild with
+    # --model) has its own, which its checkpoints agree on.
+    same_model = old is not None and old.model == model_name
     checkpoints = Checkpoints(
-        home_dir(index_dir) / CHECKPOINT_DIR, model_name, precision, old.dimension if old else None
+        home_dir(index_dir) / CHECKPOINT_DIR,
+        model_name,
+        precision,
+        old.dimension if same_model else None,
     )
     new_rows: list[dict[str, Any]] = []
     staging = None
@@ -345,9 +352,16 @@ def _carried(old: Index, model_name: str) -> tuple[np.ndarray | None, dict[int, 
     return None, {i: part_vectors(vectors, part) for i, part in found.items()}
 
 
+SAMPLE_ROWS = 256  # vectors that show an ensemble's part dimensions beyond doubt
+
+
 def _layout(old: Index) -> list[Part] | None:
     entry = old.manifest["model"]
-    return layout(entry["name"], int(entry["dimension"]), entry.get(PART_DIMENSIONS))
+    dims = entry.get(PART_DIMENSIONS)
+    if dims is None and ensemble_parts(entry["name"]) is not None:  # an older manifest
+        sample = list(range(min(SAMPLE_ROWS, old.manifest["counts"]["passages"])))
+        dims = infer_part_dimensions(old.vectors_for(sample), entry["name"])
+    return layout(entry["name"], int(entry["dimension"]), dims)
 
 
 def _part_dimensions(

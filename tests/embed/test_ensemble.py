@@ -13,7 +13,14 @@ from typer.testing import CliRunner
 
 from podsearch.cli.app import app
 from podsearch.core.errors import ModelLoadError
-from podsearch.embed.ensemble import EnsembleEmbedder, Part, carried_parts, layout, rejoin
+from podsearch.embed.ensemble import (
+    EnsembleEmbedder,
+    Part,
+    carried_parts,
+    infer_part_dimensions,
+    layout,
+    rejoin,
+)
 from podsearch.embed.factory import load_embedder, load_index_embedder, load_query_embedder
 from podsearch.embed.names import (
     DEFAULT_MODEL,
@@ -22,6 +29,7 @@ from podsearch.embed.names import (
     ensemble_parts,
     reads_english_only,
 )
+from podsearch.pipeline import commit as commit_module
 from podsearch.store.index import Index
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -223,3 +231,59 @@ def test_rebuild_runs_only_the_models_the_vectors_lack(
     ix = rebuild("fake-16")  # nothing in common: embedded again
     assert encoded == ["fake-16"] * n
     assert runner.invoke(app, ["verify", "--index", str(index)]).exit_code == 0
+
+
+def test_part_dimensions_read_off_the_vectors() -> None:
+    """Each model's block of a joined vector has its weight as squared length: the split is
+    found in the vectors alone, and nowhere when it is ambiguous or absent."""
+    rng = np.random.default_rng(0)
+    blocks = [rng.normal(size=(50, d)) for d in (24, 40, 8)]
+    weights = (0.5, 0.3, 0.2)
+    joined = np.hstack(
+        [
+            b / np.linalg.norm(b, axis=1, keepdims=True) * np.sqrt(w)
+            for b, w in zip(blocks, weights, strict=True)
+        ]
+    ).astype(np.float32)
+    joined[7] = 0.0  # an empty text's vector
+    assert infer_part_dimensions(joined, "a@0.5+b@0.3+c@0.2") == [24, 40, 8]
+    assert infer_part_dimensions(joined, "a+b@0.3+c@0.2") == [24, 40, 8]  # 0.5 by default
+    assert infer_part_dimensions(joined, "a@0.6+b@0.2+c@0.2") is None  # not these weights
+    assert infer_part_dimensions(joined, "a") is None  # one model: nothing to split
+    zeros = np.hstack([joined[:, :24], np.zeros((50, 2), np.float32), joined[:, 24:]])
+    assert infer_part_dimensions(zeros, "a@0.5+b@0.3+c@0.2") is None  # 24, 25 or 26?
+
+
+def test_an_ensemble_library_without_recorded_dimensions_is_reweighted_without_embedding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Libraries whose manifest does not record the models' dimensions (written before it
+    did) are taken apart by the dimensions their vectors show."""
+    index = tmp_path / "idx"
+    with monkeypatch.context() as m:  # a manifest as older versions wrote it
+        m.setattr(commit_module, "_part_dimensions", lambda *a: {})
+        made = runner.invoke(
+            app, ["index", str(LIBRARY), "--index", str(index), "--model", "fake-24+fake-16"]
+        )
+        assert made.exit_code == 0, made.output
+    assert "part_dimensions" not in Index(index).manifest["model"]
+    encoded: list[str] = []
+    original = FakeEmbedder.encode
+
+    def counting(self: FakeEmbedder, texts, **kw):  # type: ignore[no-untyped-def]
+        encoded.extend([self.name] * len(texts))
+        return original(self, texts, **kw)
+
+    monkeypatch.setattr(FakeEmbedder, "encode", counting)
+    out = runner.invoke(app, ["rebuild", "--index", str(index), "--model", "fake-24+fake-16@0.3"])
+    assert out.exit_code == 0, out.output
+    ix = Index(index)
+    assert encoded == [] and ix.manifest["model"]["part_dimensions"] == [24, 16]
+    texts = ix.passage_column("embed_text")
+    want = np.hstack(
+        [
+            FakeEmbedder("fake-24").encode(texts) * np.sqrt(0.7),
+            FakeEmbedder("fake-16").encode(texts) * np.sqrt(0.3),
+        ]
+    )
+    np.testing.assert_allclose(ix.vectors(), want, atol=1e-5)

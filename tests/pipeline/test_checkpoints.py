@@ -123,6 +123,39 @@ def test_checkpoints_belong_to_one_model_and_precision(tmp_path: Path) -> None:
     assert Checkpoints(tmp_path, "model-a", "fp32", dim=128).load({"h1"}) == {}  # other size
 
 
+def test_an_interrupted_rebuild_to_another_model_resumes(
+    tmp_path: Path, folder: Path, one_episode_a_group: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new model's checkpoints are of its own size, not the old generation's: a rebuild
+    to another model that was stopped takes up where it stopped."""
+    index = tmp_path / "idx"
+    Library(index, embedder=FakeEmbedder("fake-64")).index([folder])
+    texts: list[str] = []
+    calls = {"n": 0, "fail_on": 3}  # Ctrl-C on the third group, two being checkpointed
+    plain = FakeEmbedder.encode
+
+    def encode(self: FakeEmbedder, batch: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+        calls["n"] += 1
+        if calls["n"] == calls["fail_on"]:
+            raise KeyboardInterrupt
+        texts.extend(batch)
+        return plain(self, batch)
+
+    monkeypatch.setattr(FakeEmbedder, "encode", encode)
+    with pytest.raises(KeyboardInterrupt):
+        Library(index).rebuild(model="fake-32")
+    assert Library(index).open().dimension == 64  # the old generation still answers
+    before = len(texts)
+    texts.clear()
+    report = Library(index).rebuild(model="fake-32")
+    assert report.passages_resumed == before > 0
+    assert report.passages_embedded == len(texts)
+    rebuilt = Library(index).open()
+    assert rebuilt.dimension == 32
+    want = plain(FakeEmbedder("fake-32"), rebuilt.passages.column("embed_text").to_pylist())
+    np.testing.assert_allclose(rebuilt.vectors(), want, atol=1e-6)
+
+
 # Runs the real command line with a fake embedder slowed down, so that the test can kill it
 # between two checkpoints.
 SLOW_INDEX = """
