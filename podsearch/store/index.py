@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import EpisodeNotFoundError, IndexFormatError, IndexNotFoundError
+from .episode_means import read_means
 from .layout import (
     EPISODES,
     FORMAT_VERSION,
@@ -203,6 +204,12 @@ class Index:
             return LexicalIndex(self.root / LEXICAL_DIR)
         except (OSError, ValueError, RuntimeError) as e:
             raise self.damaged(f"{LEXICAL_DIR}/", f"unreadable ({type(e).__name__})") from None
+
+    @cached_property
+    def episode_means(self) -> dict[str, np.ndarray] | None:
+        """Episode id -> its passages' mean vector (``store.episode_means``); None for a
+        generation written without them."""
+        return read_means(self.root)
 
     @cached_property
     def vector_index(self) -> VectorIndex:

@@ -10,6 +10,7 @@ Layout (for ``indexes/default``)::
                                                  turns.parquet
                                                  lexical/          (tantivy BM25 index)
                                                  lookup/           (what a query shows)
+                                                 episode_means.npz (confidence bar)
     indexes/.default.podsearch/                  (lock, the user's speaker names, caches)
 """
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..core.errors import IndexFormatError, IndexNotFoundError
 from ..core.strict_json import dumps
+from .episode_means import write_means
 from .layout import (
     EPISODES,
     FORMAT_VERSION,
@@ -146,6 +147,9 @@ def write_index(index_dir: Path, contents: IndexContents, vector_index: str | No
             dim = int(contents.manifest["model"]["dimension"])
             vectors = _vector_index(contents, vector_index, dim)
             entry = vectors.save(tmp)
+            write_means(
+                tmp, passages.column("episode_id").to_numpy(zero_copy_only=False), contents.vectors
+            )
             entry["chosen"] = "user" if vector_index not in (None, AUTO) else AUTO
             prev = contents.previous
             build_lexical(

@@ -24,6 +24,7 @@ from podsearch.core.errors import ModelMismatchError
 from podsearch.core.models import Episode
 from podsearch.episodes.chunking import chunk_episode
 from podsearch.pipeline.rows import episode_row, passage_row, turn_rows
+from podsearch.query import rank
 from podsearch.query.context import attach_context
 from podsearch.query.filters import allowed_rows
 from podsearch.query.hits import merge_adjacent, overlaps
@@ -571,6 +572,65 @@ def test_off_topic_question_is_not_confident(e2e_index: Index, fake_embedder: Fa
     assert not any(h.confident for h in result.hits)
     on_topic = search(e2e_index, "distillation teacher student model", embedder=fake_embedder)
     assert on_topic.hits[0].confident
+
+
+class FixedQuestion:
+    """An embedder that gives every question the same vector."""
+
+    def __init__(self, vector: np.ndarray) -> None:
+        self.vector, self.dim = vector, len(vector)
+
+    def encode(self, texts, **_: object) -> np.ndarray:  # type: ignore[no-untyped-def]
+        return np.tile(self.vector, (len(texts), 1))
+
+
+def test_confident_only_where_the_episode_is_about_the_question(tmp_path: Path) -> None:
+    """A passage near the question counts as a confident match when its episode as a whole
+    is about the question too (its passages' mean cosine reaches ON_TOPIC), or when the
+    passage is very near (CONFIDENT_ANYWAY); without episode means, by its score alone."""
+    contents = hand_contents(n_passages=30, dim=16, seed=3)  # episodes a1, b2, c3 in turn
+    rng = np.random.default_rng(0)
+    q = np.eye(16, dtype=np.float32)[0]
+
+    def at(cos: float) -> np.ndarray:  # a unit vector at this cosine to q
+        u = rng.standard_normal(16).astype(np.float32)
+        u[0] = 0.0
+        return cos * q + np.sqrt(1 - cos**2) * u / np.linalg.norm(u)
+
+    # a1 is about the question throughout; b2 and c3 are not, but for one passage each.
+    best = {"a1": 0.5, "b2": 0.5, "c3": rank.CONFIDENT_ANYWAY + 0.05}
+    rest = {"a1": 0.3, "b2": -0.2, "c3": -0.2}
+    seen: set[str] = set()
+    for i, p in enumerate(contents.passages):
+        ep = p["episode_id"]
+        contents.vectors[i] = at(best[ep] if ep not in seen else rest[ep])
+        seen.add(ep)
+    write_index(tmp_path / "idx", contents)
+    index = Index(tmp_path / "idx")
+    means = index.episode_means
+    assert means is not None and float(means["b2"] @ q) < rank.ON_TOPIC < float(means["a1"] @ q)
+
+    def confident(ix: Index) -> dict[str, bool]:
+        hits = search(ix, "anything", top=3, mode="semantic", embedder=FixedQuestion(q)).hits
+        assert {round(h.score, 2) for h in hits} == {0.5, round(best["c3"], 2)}
+        return {h.episode_id: h.confident for h in hits}
+
+    assert confident(index) == {"a1": True, "b2": False, "c3": True}
+    # A question about one of the library's people is about the library: the score decides.
+    b2 = next(p for p in contents.passages if p["episode_id"] == "b2")  # its best passage
+    assert b2["speaker"]
+    about = search(
+        index,
+        "anything",
+        top=3,
+        mode="semantic",
+        embedder=FixedQuestion(q),
+        filters=Filters(speakers=(b2["speaker"],)),
+    ).hits
+    assert [h.confident for h in about if h.passage_id == b2["passage_id"]] == [True]
+    older = Index(tmp_path / "idx")  # a generation written without episode means
+    older.__dict__["episode_means"] = None
+    assert confident(older) == {"a1": True, "b2": True, "c3": True}
 
 
 def test_date_filters(e2e_index: Index, fake_embedder: FakeEmbedder) -> None:

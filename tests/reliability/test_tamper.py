@@ -96,6 +96,7 @@ def _cases() -> list[tuple[str, str]]:
 
 
 MATRIX_FILES = [
+    "episode_means.npz",
     "episodes.parquet",
     "lexical/.managed.json",
     "lexical/meta.json",
