@@ -6,6 +6,9 @@ Usage:
 
 --offtopic defaults to scripts/data/offtopic_questions.txt. QUERIES may be left out (a big
 library with no written questions: only the off-topic side is measured).
+scripts/data/aside_questions.jsonl holds questions about asides (passages unlike the rest of
+their episode) of the held-out sets' episodes, E100-E140 and E150-E190: what the episode
+floor costs.
 
 For the answerable queries it prints the score of the first correct hit (scripts/eval.py's
 rules) and its episode's mean cosine to the question (``store.episode_means``); for the
