@@ -185,19 +185,23 @@ def test_layout_and_rejoin() -> None:
     assert set(carried_parts(parts, "fake-16+fake-64")) == {1}
 
 
-def test_rebuild_runs_only_the_models_the_vectors_lack(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A library switched between one model, an ensemble of it and another weighting of
-    that ensemble embeds only what its vectors lack, and ends as a fresh build would."""
-    encoded: list[str] = []
+@pytest.fixture
+def encoded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The model name of every text a fake embedder encodes, in order."""
+    names: list[str] = []
     original = FakeEmbedder.encode
 
     def counting(self: FakeEmbedder, texts, **kw):  # type: ignore[no-untyped-def]
-        encoded.extend([self.name] * len(texts))
+        names.extend([self.name] * len(texts))
         return original(self, texts, **kw)
 
     monkeypatch.setattr(FakeEmbedder, "encode", counting)
+    return names
+
+
+def test_rebuild_runs_only_the_models_the_vectors_lack(tmp_path: Path, encoded: list[str]) -> None:
+    """A library switched between one model, an ensemble of it and another weighting of
+    that ensemble embeds only what its vectors lack, and ends as a fresh build would."""
     index = tmp_path / "idx"
     made = runner.invoke(app, ["index", str(LIBRARY), "--index", str(index), "--model", "fake-64"])
     assert made.exit_code == 0, made.output
@@ -255,7 +259,7 @@ def test_part_dimensions_read_off_the_vectors() -> None:
 
 
 def test_an_ensemble_library_without_recorded_dimensions_is_reweighted_without_embedding(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoded: list[str]
 ) -> None:
     """Libraries whose manifest does not record the models' dimensions (written before it
     did) are taken apart by the dimensions their vectors show."""
@@ -267,14 +271,7 @@ def test_an_ensemble_library_without_recorded_dimensions_is_reweighted_without_e
         )
         assert made.exit_code == 0, made.output
     assert "part_dimensions" not in Index(index).manifest["model"]
-    encoded: list[str] = []
-    original = FakeEmbedder.encode
-
-    def counting(self: FakeEmbedder, texts, **kw):  # type: ignore[no-untyped-def]
-        encoded.extend([self.name] * len(texts))
-        return original(self, texts, **kw)
-
-    monkeypatch.setattr(FakeEmbedder, "encode", counting)
+    encoded.clear()  # what the rebuild encodes
     out = runner.invoke(app, ["rebuild", "--index", str(index), "--model", "fake-24+fake-16@0.3"])
     assert out.exit_code == 0, out.output
     ix = Index(index)
