@@ -61,7 +61,7 @@ def hits(result: Any) -> None:
     for hit in result.hits:
         speaker = escape(who(hit.speaker, hit.speaker_source))
         show = " · ".join(escape(x) for x in (hit.podcast, hit.published) if x)
-        weak = "" if hit.confident else "  [yellow]weak match[/yellow]"
+        weak = "" if hit.confident else f"  [yellow]weak match: {hit.weakness()}[/yellow]"
         if hit.boilerplate:
             weak += "  [yellow]repeated in many episodes[/yellow]"
         if group and hit.episode_id != last_episode:

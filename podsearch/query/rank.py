@@ -22,7 +22,16 @@ from .filters import allowed_rows, filter_sets, undated_left_out
 from .hits import BOILERPLATE_AT, make_hits, merge_adjacent, overlaps
 from .names import known_speakers, speaker_book, speaker_roles
 from .parse import ParsedQuestion, parse_question
-from .types import MODES, AskResult, Filters, Hit
+from .types import (
+    FEW_WORDS,
+    LOW_SCORE,
+    MODES,
+    OFF_TOPIC_EPISODE,
+    OTHER_SCRIPT,
+    AskResult,
+    Filters,
+    Hit,
+)
 from .validate import check_episode_filters, scoped_speakers, unknown_speaker
 
 A = TypeVar("A")
@@ -204,14 +213,19 @@ def search(
         chunk = ranked[at : at + batch]
         for (row, _), h in zip(chunk, make_hits(index, chunk), strict=True):
             mean = means.get(h.episode_id) if means else None
-            h.confident = not foreign and _is_confident(
-                h,
-                mode,
-                fusion,
-                parsed.query,
-                bool(phrases),
-                None if mean is None else float(mean @ vector),
+            h.weak_because = (
+                OTHER_SCRIPT
+                if foreign
+                else _weakness(
+                    h,
+                    mode,
+                    fusion,
+                    parsed.query,
+                    bool(phrases),
+                    None if mean is None else float(mean @ vector),
+                )
             )
+            h.confident = h.weak_because is None
             if parsed.speakers and h.speaker is None and not h.confident:
                 # Unattributed text may hold the named person's words, but only a strong
                 # match earns a place beside their labelled passages.
@@ -365,18 +379,23 @@ def _fuse(
     return sorted(fused.items(), key=lambda x: (-x[1], x[0]))
 
 
-def _is_confident(
+def _weakness(
     hit: Hit, mode: str, fusion: str, query: str, phrase: bool, on_topic: float | None = None
-) -> bool:
-    """``on_topic``: the question's mean cosine over the hit's episode (None: not known)."""
+) -> str | None:
+    """Why the hit is not a confident match (``query.types.WEAK_REASONS``), or None when it
+    is. ``on_topic``: the question's mean cosine over the hit's episode (None: not known)."""
     if phrase:
-        return True  # the quoted words are in the passage
+        return None  # the quoted words are in the passage
     if mode != "lexical":
         bar = CONFIDENT_FUSED if mode == "hybrid" and fusion == "weighted" else CONFIDENT_COSINE
+        if hit.score < bar:
+            return LOW_SCORE
         if on_topic is not None and on_topic < ON_TOPIC and hit.score < CONFIDENT_ANYWAY:
-            return False
-        return hit.score >= bar
+            return OFF_TOPIC_EPISODE
+        return None
     _, words = split_query(query)
     stems = {w.lower()[:5] for w in words}
     text = {w[:5] for w in words_of(hit.text.lower())}
-    return len(stems) >= 2 and len(stems & text) / len(stems) >= CONFIDENT_COVERAGE
+    if len(stems) >= 2 and len(stems & text) / len(stems) >= CONFIDENT_COVERAGE:
+        return None
+    return FEW_WORDS

@@ -18,6 +18,17 @@ MODES = ("hybrid", "semantic", "lexical")
 GROUPINGS = ("episode",)
 MAX_TOP = 1000
 MAX_CONTEXT = 20
+# Why a hit is not a confident match (``Hit.weak_because``), each as a reader is told it.
+LOW_SCORE = "low_score"
+OFF_TOPIC_EPISODE = "off_topic_episode"
+OTHER_SCRIPT = "other_script"
+FEW_WORDS = "few_words"
+WEAK_REASONS = {
+    LOW_SCORE: "the passage is only loosely like the question",
+    OFF_TOPIC_EPISODE: "its episode is about something else",
+    OTHER_SCRIPT: "the question is in a script the model does not read",
+    FEW_WORDS: "it holds few of the question's words",
+}
 
 
 @dataclass(frozen=True)
@@ -232,6 +243,8 @@ class Hit:
     url: str | None
     turn_index: int
     confident: bool = False
+    # When not confident, why (a key of WEAK_REASONS); None for a confident match.
+    weak_because: str | None = None
     chapter: str | None = None  # the feed's chapter title, when it gives chapters
     # Every passage the quote joins, in order: one, or more when adjacent hits of one turn
     # were merged (``passage_id`` is the first of them).
@@ -244,6 +257,12 @@ class Hit:
     # Text its show repeats across episodes (intro, outro, sponsor read): ranked lower unless
     # the request includes boilerplate.
     boilerplate: bool = False
+
+    def weakness(self) -> str | None:
+        """Why this is not a confident match, in words; None when it is one."""
+        if self.confident:
+            return None
+        return WEAK_REASONS.get(self.weak_because or "", "a weak match")
 
     def as_json(self) -> dict[str, Any]:
         """The hit's JSON object (the README documents every field)."""

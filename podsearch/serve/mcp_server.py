@@ -55,6 +55,8 @@ def hit_json(hit: Hit, link: str | None) -> dict[str, Any]:
         "score": hit.score,
         "confident": hit.confident,
     }
+    if not hit.confident:  # why, in words an agent can pass on
+        out["why_weak"] = hit.weakness()
     if hit.context_after:  # the answer after a quote that is a question (or --context)
         out["context_after"] = hit.context_after
     if hit.citation:

@@ -128,6 +128,20 @@ def test_ask_human_output_shows_quote_speaker_and_time(library_index: Path) -> N
     assert "tomatoes" in result.stdout.lower() or "Tomatoes" in result.stdout
 
 
+def test_a_weak_match_says_why(library_index: Path) -> None:
+    """Off-topic: the nearest passages are shown, each weak match with its reason."""
+    result = invoke("ask", "quantum chromodynamics lattice", "--index", library_index, "--top", "2")
+    assert result.exit_code == 0
+    assert "No confident match" in result.stdout
+    said = " ".join(result.stdout.split())  # the terminal wraps long lines
+    assert "weak match: the passage is only loosely like the question" in said
+    hits = json.loads(
+        invoke("ask", "quantum chromodynamics lattice", "--index", library_index, "--json").stdout
+    )
+    assert hits and {h["weak_because"] for h in hits} == {"low_score"}
+    assert not any(h["confident"] for h in hits)
+
+
 def test_model_mismatch_is_refused(library_index: Path) -> None:
     result = invoke("ask", "compost", "--index", library_index, "--model", "fake-64")
     assert result.exit_code == 1

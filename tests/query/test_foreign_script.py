@@ -45,8 +45,9 @@ def test_a_question_in_another_script_is_not_a_confident_match(
     monkeypatch.setattr(rank, "reads_english_only", lambda name: True)
     hit = library.ask(HINDI, top=1).hits[0]
     assert "किसानों" in hit.text and not hit.confident  # still shown, never vouched for
+    assert hit.weak_because == "other_script" and "script" in (hit.weakness() or "")
     english = library.ask("farmers sell their crop at the market yard", top=1).hits[0]
-    assert english.confident
+    assert english.confident and english.weak_because is None and english.weakness() is None
 
 
 def test_latin_share_and_english_only_models() -> None:

@@ -613,9 +613,16 @@ def test_confident_only_where_the_episode_is_about_the_question(tmp_path: Path) 
     def confident(ix: Index) -> dict[str, bool]:
         hits = search(ix, "anything", top=3, mode="semantic", embedder=FixedQuestion(q)).hits
         assert {round(h.score, 2) for h in hits} == {0.5, round(best["c3"], 2)}
+        assert all(h.confident == (h.weak_because is None) for h in hits)
         return {h.episode_id: h.confident for h in hits}
 
     assert confident(index) == {"a1": True, "b2": False, "c3": True}
+    # The user is told why: the passage is near, its episode is not about the question.
+    weak = search(index, "anything", top=3, mode="semantic", embedder=FixedQuestion(q)).hits
+    assert {h.episode_id: h.weak_because for h in weak}["b2"] == "off_topic_episode"
+    assert [h.as_json()["weak_because"] for h in weak if h.episode_id == "b2"] == [
+        "off_topic_episode"
+    ]
     # A question about one of the library's people is about the library: the score decides.
     b2 = next(p for p in contents.passages if p["episode_id"] == "b2")  # its best passage
     assert b2["speaker"]

@@ -80,6 +80,10 @@ def test_ask_cite_similar_and_lists(library_index: Path) -> None:
     assert hit["episode"] == local.hits[0].episode_title
     assert hit["start"] == local.hits[0].start and hit["time"]
     assert hit["citation"]["reference"] == local.hits[0].citation["reference"]
+    # A weak match says why, in words; a confident one carries no reason.
+    for got, want in zip(asked["hits"], local.hits, strict=True):
+        assert got.get("why_weak") == want.weakness()
+        assert ("why_weak" in got) == (not got["confident"])
     assert cited["citations"][0]["passage_id"] == hit["passage_id"]
     assert cited["citations"][0]["style"] == "modern-language-association"
     assert len(like["hits"]) == 2 and hit["passage_id"] not in {
