@@ -108,6 +108,12 @@ def test_page_with_a_question_shows_results(server_url: str, library_index: Path
     marked = re.findall(r"<mark>(\w+)</mark>", html)
     assert marked and {m.lower() for m in marked} <= {"hungry", "yeast", "fresh", "flour"}
     assert 'value="hungry yeast and fresh flour"' in html  # the state stays in the form
+    hits = Library(library_index).ask("hungry yeast and fresh flour", top=3).hits
+    weak = html.count('<span class="weak">weak match: ')
+    assert weak == sum(not h.confident for h in hits)  # each weak match says why
+    for h in hits:
+        if not h.confident:
+            assert f"weak match: {h.weakness()}" in html.replace("&#39;", "'")
     for s in Library(library_index).speakers():
         if not s["anonymous"]:
             assert f"<option >{s['speaker']}</option>" in html or s["speaker"] in html
