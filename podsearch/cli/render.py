@@ -51,9 +51,13 @@ def hits(result: Any) -> None:
     if not result.hits:
         out.print("No matching passages.")
         return
+    # When every weak match is weak for one reason, it is said once, in the header.
+    reasons = {h.weak_because for h in result.hits if not h.confident}
+    shared = not result.confident and len(reasons) == 1
     if not result.confident:
+        why = f" (all weak: {result.hits[0].weakness()})" if shared else ""
         out.print(
-            "[yellow]No confident match: nothing in the library seems to answer this. "
+            f"[yellow]No confident match: nothing in the library seems to answer this{why}. "
             "The nearest passages:[/yellow]\n"
         )
     group = bool(result.group)
@@ -61,7 +65,9 @@ def hits(result: Any) -> None:
     for hit in result.hits:
         speaker = escape(who(hit.speaker, hit.speaker_source))
         show = " · ".join(escape(x) for x in (hit.podcast, hit.published) if x)
-        weak = "" if hit.confident else f"  [yellow]weak match: {hit.weakness()}[/yellow]"
+        weak = ""
+        if not hit.confident:
+            weak = "  [yellow]weak match" + ("" if shared else f": {hit.weakness()}") + "[/yellow]"
         if hit.boilerplate:
             weak += "  [yellow]repeated in many episodes[/yellow]"
         if group and hit.episode_id != last_episode:

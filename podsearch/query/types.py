@@ -18,16 +18,17 @@ MODES = ("hybrid", "semantic", "lexical")
 GROUPINGS = ("episode",)
 MAX_TOP = 1000
 MAX_CONTEXT = 20
-# Why a hit is not a confident match (``Hit.weak_because``), each as a reader is told it.
+# Why a hit is not a confident match (``Hit.weak_because``), each as a reader is told it
+# ("weak match: ...", or "all weak: ..." when every hit shown is weak for that reason).
 LOW_SCORE = "low_score"
 OFF_TOPIC_EPISODE = "off_topic_episode"
 OTHER_SCRIPT = "other_script"
 FEW_WORDS = "few_words"
 WEAK_REASONS = {
-    LOW_SCORE: "the passage is only loosely like the question",
-    OFF_TOPIC_EPISODE: "its episode is about something else",
+    LOW_SCORE: "only loosely like the question",
+    OFF_TOPIC_EPISODE: "from an episode about something else",
     OTHER_SCRIPT: "the question is in a script the model does not read",
-    FEW_WORDS: "it holds few of the question's words",
+    FEW_WORDS: "holds few of the question's words",
 }
 
 

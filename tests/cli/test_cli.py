@@ -129,12 +129,20 @@ def test_ask_human_output_shows_quote_speaker_and_time(library_index: Path) -> N
 
 
 def test_a_weak_match_says_why(library_index: Path) -> None:
-    """Off-topic: the nearest passages are shown, each weak match with its reason."""
+    """Off-topic: the nearest passages are shown, and why they are weak: once, in the
+    header, when it is the same for all of them; else beside each."""
     result = invoke("ask", "quantum chromodynamics lattice", "--index", library_index, "--top", "2")
     assert result.exit_code == 0
-    assert "No confident match" in result.stdout
     said = " ".join(result.stdout.split())  # the terminal wraps long lines
-    assert "weak match: the passage is only loosely like the question" in said
+    assert (
+        "No confident match: nothing in the library seems to answer this (all weak: only "
+        "loosely like the question)." in said
+    )
+    assert said.count("weak match") == 2 and "weak match:" not in said
+    mixed = invoke("ask", "hungry yeast and fresh flour", "--index", library_index, "--top", "3")
+    said = " ".join(mixed.stdout.split())
+    assert "No confident match" not in said
+    assert said.count("weak match: only loosely like the question") == 2
     hits = json.loads(
         invoke("ask", "quantum chromodynamics lattice", "--index", library_index, "--json").stdout
     )
