@@ -207,6 +207,7 @@ class Library:
         group: str | None = None,
         cite: str | None = None,
         model: str | None = None,
+        rerank: bool = False,
     ) -> AskResult:
         """Answer a question with quotes, best first.
 
@@ -218,7 +219,9 @@ class Library:
         other text (by default they rank lower).
         ``mode``: hybrid, semantic or lexical; ``context``: turns before and after each hit;
         ``group="episode"``: each episode's hits together; ``cite``: a citation style for
-        every hit. Raises InvalidRequestError for a bad option."""
+        every hit; ``rerank``: the first hits ranked again by a cross-encoder (more answers
+        first, ~0.3-1 s more; needs ``podsearch[rerank]``, else ModelLoadError).
+        Raises InvalidRequestError for a bad option."""
         if isinstance(question, AskRequest):
             request = question
         else:
@@ -240,6 +243,7 @@ class Library:
                 group=group,
                 cite=cite,
                 model=model,
+                rerank=rerank,
             )
         from .query.service import ask
 

@@ -80,8 +80,10 @@ def evaluate(
     times = []
     for q in queries:
         t0 = time.perf_counter()
-        # "hybrid-rrf": hybrid with reciprocal rank fusion instead of the weighted default.
-        base, _, fusion = mode.partition("-")
+        # "hybrid-rrf": hybrid with reciprocal rank fusion instead of the weighted default;
+        # "+rerank" after a mode: its first hits ranked again by the cross-encoder.
+        plain, plus, _ = mode.partition("+rerank")
+        base, _, fusion = plain.partition("-")
         result = search(
             index,
             q["query"],
@@ -89,6 +91,7 @@ def evaluate(
             mode=base,
             fusion=fusion or "weighted",
             filters=Filters(include_boilerplate=boilerplate),
+            rerank=bool(plus),
         )
         times.append(time.perf_counter() - t0)
         hits = [h.as_json() for h in result.hits]
@@ -214,7 +217,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("queries")
     ap.add_argument("--index", required=True)
-    ap.add_argument("--modes", default="hybrid,hybrid-rrf,semantic,lexical", help=f"of {MODES}")
+    ap.add_argument(
+        "--modes",
+        default="hybrid,hybrid-rrf,semantic,lexical",
+        help=f"of {MODES}, each optionally with +rerank (hybrid+rerank)",
+    )
     ap.add_argument("--top", type=int, default=10)
     ap.add_argument("--ranks", action="store_true", help="also print each query's rank")
     ap.add_argument("--kinds", action="store_true", help="the per-kind table (first mode)")
@@ -237,7 +244,8 @@ def main() -> int:
             ap.error(f"--also takes QUERIES=INDEX, not {spec!r}")
     queries = [json.loads(line) for line in open(a.queries) if line.strip()]
     index = Index(a.index)
-    search(index, "warm up", top=1, mode="hybrid")  # load the model once, outside the timings
+    # Load the models once, outside the timings.
+    search(index, "warm up", top=1, mode="hybrid", rerank="+rerank" in a.modes)
     rows = [
         evaluate(index, queries, mode, a.top, a.include_boilerplate) for mode in a.modes.split(",")
     ]

@@ -16,6 +16,7 @@ from .options import (
     JsonOpt,
     ModeOpt,
     QueryModelOpt,
+    RerankOpt,
     TopOpt,
     filter_options,
 )
@@ -69,6 +70,7 @@ def ask(
     filters: Filters,
     mode: ModeOpt = "hybrid",
     model: QueryModelOpt = None,
+    rerank: RerankOpt = False,
     context: Annotated[
         int, typer.Option("--context", min=0, max=20, help="Show N turns before and after.")
     ] = 0,
@@ -106,6 +108,7 @@ def ask(
         group=group,
         cite=cite,
         model=model,
+        rerank=rerank,
     )
     result = None
     with errors():

@@ -11,10 +11,12 @@ import gc
 import os
 import sys
 
+TRUE = ("1", "true", "yes", "y", "on", "t")  # what click takes as true in an environment variable
+
 
 def prefetch_from_argv(argv: list[str]) -> None:
     """For a local ``ask``, start loading the query model of the index named on the command
-    line. Any odd command line is left to typer."""
+    line (and with ``--rerank`` the cross-encoder). Any odd command line is left to typer."""
     if not argv or argv[0] != "ask" or os.environ.get("PODSEARCH_SERVER"):
         return
     # Before numpy loads: a one-question process has no use for OpenBLAS's thread pool,
@@ -32,6 +34,10 @@ def prefetch_from_argv(argv: list[str]) -> None:
 
     try:
         Library.find(index).prefetch()
+        if "--rerank" in argv or os.environ.get("PODSEARCH_RERANK", "").lower() in TRUE:
+            from ..embed.rerank import load_reranker
+
+            load_reranker()  # its model loads in a thread too, beside the query model's
     except Exception:
         pass  # best effort: the command itself reports any real problem
 

@@ -72,7 +72,7 @@ def _fingerprint(folder: Path) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
-def _remembered_hash(folder: Path) -> str:
+def remembered_hash(folder: Path) -> str:
     """The content hash of a model folder, computed once per fingerprint and remembered."""
     keys_path = cache_root() / "onnx" / KEYS_FILE
     fingerprint = _fingerprint(folder)
@@ -99,7 +99,7 @@ def model_key(name: str, location: str) -> str:
     """The cache key of a model: a readable slug of its name and a digest of its content
     (files of a local folder, else the hub revision)."""
     loc = Path(location)
-    content = _remembered_hash(loc) if loc.is_dir() else f"{location}@{_hub_snapshot(location)}"
+    content = remembered_hash(loc) if loc.is_dir() else f"{location}@{_hub_snapshot(location)}"
     digest = hashlib.sha256(json.dumps([EXPORT_VERSION, content]).encode()).hexdigest()[:20]
     slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in name.split("/")[-1])[:40]
     return f"{slug}-{digest}"

@@ -225,14 +225,14 @@ def export_model(name: str, st_model: Any = None) -> Path:
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
         fused = fuse(tmp / MODEL_FILE, tmp / FUSED_FILE, hf_model.config)
         if fused:
-            _save_optimized(tmp, tmp / FUSED_FILE)
+            save_optimized(tmp, tmp / FUSED_FILE)
             (tmp / FUSED_FILE).unlink()
             try:
                 _check_export(tmp, st_model, canonical)
             except OnnxExportError:  # a fusion that changed the vectors: the plain graph
                 fused = False
         if not fused:
-            _save_optimized(tmp, tmp / MODEL_FILE)
+            save_optimized(tmp, tmp / MODEL_FILE)
             try:
                 _check_export(tmp, st_model, canonical)
             except OnnxExportError as e:
@@ -260,9 +260,10 @@ def _refuse(marker: Path, error: OnnxExportError) -> NoReturn:
     raise error
 
 
-def _save_optimized(folder: Path, source: Path) -> None:
+def save_optimized(folder: Path, source: Path, out: str = OPT_MODEL_FILE) -> None:
     """Write onnxruntime's optimised graph of ``source`` (the export, or its fused form:
-    ``fusion``) into the folder, weights in their own file.
+    ``fusion``; or the reranker, ``rerank``) into the folder as ``out``, weights in their own
+    file.
 
     Loading it skips the graph rewriting, and external weights load much faster than a
     90 MB protobuf. EXTENDED, not ALL: ALL adds layout changes specific to this CPU.
@@ -271,9 +272,10 @@ def _save_optimized(folder: Path, source: Path) -> None:
 
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-    opts.optimized_model_filepath = str(folder / OPT_MODEL_FILE)
+    opts.optimized_model_filepath = str(folder / out)
     opts.add_session_config_entry(
-        "session.optimized_model_external_initializers_file_name", OPT_DATA_FILE
+        "session.optimized_model_external_initializers_file_name",
+        OPT_DATA_FILE if out == OPT_MODEL_FILE else Path(out).stem + ".data",
     )
     opts.add_session_config_entry(
         "session.optimized_model_external_initializers_min_size_in_bytes", "1024"

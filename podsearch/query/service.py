@@ -29,6 +29,7 @@ def ask(index: Index, request: AskRequest, *, embedder: Embedder | None = None) 
         embedder=embedder,
         model=request.model,
         mode=request.mode,
+        rerank=request.rerank,
     )
     attach_context(index, result.hits, request.context)
     result.group = request.group

@@ -109,6 +109,7 @@ class AskRequest:
     group: str | None = None  # "episode": each episode's hits together
     cite: str | None = None  # a citation style for every hit (apa, mla, chicago, CSL name)
     model: str | None = None  # must be the index's model when given
+    rerank: bool = False  # the first hits ranked again by a cross-encoder (slower, better)
 
     def validated(self) -> AskRequest:
         """This request, or InvalidRequestError naming the first bad field."""
@@ -150,6 +151,7 @@ class AskRequest:
             "group": self.group,
             "cite": self.cite,
             "model": self.model,
+            "rerank": self.rerank,
         }
 
     @classmethod
@@ -216,6 +218,7 @@ class AskRequest:
             group=text("group"),
             cite=text("cite"),
             model=text("model"),
+            rerank=flag("rerank"),
         )
         try:
             return request.validated()

