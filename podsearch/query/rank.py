@@ -97,8 +97,9 @@ NEIGHBOUR_WEIGHT = 0.25
 # ordered again by reciprocal rank fusion (constant RERANK_RRF_K) of the cross-encoder's
 # ranking and the first stage's at RERANK_FIRST_STAGE of its weight. Measured with
 # scripts/eval.py on the three question sets (dev, held-out, second held-out), MRR@10 0.815,
-# 0.898, 0.708 -> 0.867, 0.910, 0.756; the cross-encoder alone 0.871, 0.873, 0.750; constants
-# 3-10 all the same within a question; the whole of 20 hits reranked: no better, twice the time.
+# 0.898, 0.708 -> 0.867, 0.908, 0.756 (one library of all 309 episodes: 0.628, 0.844, 0.561
+# -> 0.701, 0.867, 0.722); the cross-encoder alone 0.871, 0.873, 0.750; constants 3-10 the
+# same within a question; the whole of 20 hits reranked: no better, twice the time.
 RERANK_DEPTH = 10
 RERANK_POOL = 20
 RERANK_RRF_K = 5

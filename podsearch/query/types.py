@@ -128,6 +128,8 @@ class AskRequest:
             raise InvalidRequestError(
                 "--context", f"must be a whole number from 0 to {MAX_CONTEXT}"
             )
+        if not isinstance(self.rerank, bool):
+            raise InvalidRequestError("--rerank", "must be true or false")
         if self.group is not None and self.group not in GROUPINGS:
             raise InvalidRequestError("--group", "the only grouping is 'episode'")
         filters = _valid_dates(self.filters)

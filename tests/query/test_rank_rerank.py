@@ -155,3 +155,5 @@ def test_request_carries_rerank_through_json() -> None:
     assert not AskRequest.from_json({"q": "x"}).rerank
     with pytest.raises(InvalidRequestError, match="rerank"):
         AskRequest.from_json({"q": "x", "rerank": "maybe"})
+    with pytest.raises(InvalidRequestError, match="rerank"):
+        AskRequest("x", rerank="yes").validated()  # type: ignore[arg-type]
