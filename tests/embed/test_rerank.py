@@ -89,3 +89,18 @@ def test_a_model_that_cannot_load_is_reported_when_scoring(tmp_path: Path) -> No
     broken = CrossEncoder(tmp_path)
     with pytest.raises(ModelLoadError, match="cannot load the reranking model"):
         broken.score(QUESTION, [ANSWER])
+
+
+@needs_model
+def test_a_cache_that_cannot_be_written_still_scores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cross_encoder: CrossEncoder
+) -> None:
+    """The optimised graph is a speed-up only: without a writable cache the model as shipped
+    loads, and scores as the optimised one does."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("PODSEARCH_CACHE", str(blocker / "cache"))  # under a file: no mkdir
+    uncached = CrossEncoder(reranker_folder())
+    got = uncached.score(QUESTION, [FAR, ANSWER])
+    np.testing.assert_allclose(got, cross_encoder.score(QUESTION, [FAR, ANSWER]), atol=1e-3)
+    assert not (blocker / "cache").exists()
