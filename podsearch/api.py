@@ -220,7 +220,7 @@ class Library:
         ``mode``: hybrid, semantic or lexical; ``context``: turns before and after each hit;
         ``group="episode"``: each episode's hits together; ``cite``: a citation style for
         every hit; ``rerank``: the first hits ranked again by a cross-encoder (more answers
-        first, ~0.3-1 s more; needs ``podsearch[rerank]``, else ModelLoadError).
+        first, ~0.3-2 s more; needs ``podsearch[rerank]``, else ModelLoadError).
         Raises InvalidRequestError for a bad option."""
         if isinstance(question, AskRequest):
             request = question

@@ -48,7 +48,7 @@ RerankOpt = Annotated[
         "--rerank",
         envvar="PODSEARCH_RERANK",
         help="Rank the first hits again with a cross-encoder that reads the question and "
-        "each passage together: more answers first, ~0.3-1 s more per question. Needs "
+        "each passage together: more answers first, ~0.3-2 s more per question. Needs "
         "pip install 'podsearch[rerank]'.",
     ),
 ]

@@ -10,7 +10,8 @@ so a session loads in ~0.1 s instead of ~0.3 s.
 
 A bi-encoder like the embedders reads the question and the passage apart; this model reads
 them as one text, which is why it ranks better and why it is run on a question's first
-candidates only: ten pairs of up to ``MAX_TOKENS`` word pieces take ~0.3 s on two cores.
+candidates only: ten pairs of up to ``MAX_TOKENS`` word pieces take 0.3-2 s on two cores,
+by how busy they are.
 """
 
 from __future__ import annotations
@@ -84,8 +85,8 @@ def _optimised(folder: Path) -> Path | None:
             os.replace(tmp, target)  # whole or not at all; a concurrent twin wins the same
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    except Exception:  # e.g. a read-only cache; a model that cannot load fails just after
-        return None
+    except Exception:  # a read-only cache, a twin process that won the rename; a model
+        pass  # that cannot load at all fails just after, loading the plain file
     return target / _OPT_FILE if (target / _OPT_FILE).is_file() else None
 
 
