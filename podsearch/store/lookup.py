@@ -112,6 +112,9 @@ class _Texts:
     def __len__(self) -> int:
         return os.fstat(self._file.fileno()).st_size
 
+    def close(self) -> None:
+        self._file.close()
+
     def slice(self, start: int, end: int) -> bytes:
         if end <= start:
             return b""
@@ -143,6 +146,13 @@ class Lookup:
         """The generation's lookup, or None if it was written without one."""
         folder = root / LOOKUP_DIR
         return cls(folder) if (folder / "meta.json").exists() else None
+
+    def close(self) -> None:
+        """Close the texts file (and the turns' one, if read). A lookup kept for a process's
+        life needs no closing; one opened for a moment (``verify``) does."""
+        self._text.close()
+        if "turns" in self.__dict__ and self.turns is not None:
+            self.turns.close()
 
     def episodes(self) -> list[dict[str, Any]]:
         return json.loads((self.folder / "episodes.json").read_text())

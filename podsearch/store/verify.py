@@ -211,6 +211,7 @@ def _invariants(root: Path, manifest: dict[str, Any]) -> list[Damage]:
     if not set(ids.column("episode_id").to_pylist()) <= known:
         out.append(Damage(PASSAGES, "passages of episodes missing from episodes.parquet"))
     if (root / LOOKUP_DIR / "meta.json").exists():
+        lookup = None
         try:
             lookup = Lookup(root / LOOKUP_DIR)
             if lookup.meta["passage_id"] != passage_ids:  # the row-id rule
@@ -220,6 +221,9 @@ def _invariants(root: Path, manifest: dict[str, Any]) -> list[Damage]:
                 out += _lookup_damage(f"{LOOKUP_DIR}/turns", lookup.turns, rows[TURNS])
         except Exception as e:
             out.append(Damage(LOOKUP_DIR, f"unreadable ({type(e).__name__}: {e})"))
+        finally:
+            if lookup is not None:
+                lookup.close()  # a verify of every generation must not leave files open
     return out
 
 
