@@ -260,10 +260,9 @@ def _refuse(marker: Path, error: OnnxExportError) -> NoReturn:
     raise error
 
 
-def save_optimized(folder: Path, source: Path, out: str = OPT_MODEL_FILE) -> None:
+def save_optimized(folder: Path, source: Path) -> None:
     """Write onnxruntime's optimised graph of ``source`` (the export, or its fused form:
-    ``fusion``; or the reranker, ``rerank``) into the folder as ``out``, weights in their own
-    file.
+    ``fusion``; or the reranker, ``rerank``) into the folder, weights in their own file.
 
     Loading it skips the graph rewriting, and external weights load much faster than a
     90 MB protobuf. EXTENDED, not ALL: ALL adds layout changes specific to this CPU.
@@ -272,10 +271,9 @@ def save_optimized(folder: Path, source: Path, out: str = OPT_MODEL_FILE) -> Non
 
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-    opts.optimized_model_filepath = str(folder / out)
+    opts.optimized_model_filepath = str(folder / OPT_MODEL_FILE)
     opts.add_session_config_entry(
-        "session.optimized_model_external_initializers_file_name",
-        OPT_DATA_FILE if out == OPT_MODEL_FILE else Path(out).stem + ".data",
+        "session.optimized_model_external_initializers_file_name", OPT_DATA_FILE
     )
     opts.add_session_config_entry(
         "session.optimized_model_external_initializers_min_size_in_bytes", "1024"

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..core.errors import ModelLoadError
-from .export_cache import remembered_hash
+from .export_cache import OPT_MODEL_FILE, remembered_hash
 from .names import cache_root
 
 RERANK_MODEL = "cross-encoder/ms-marco-MiniLM-L-12-v2"
@@ -40,7 +40,6 @@ RERANK_SHA256 = "6fe47be3d22712b1900ea9e37ef2e0f6953e60cdc5034b8bdcf28f7fb89f329
 # Word pieces of question and passage together. A merged hit (adjacent passages of one turn)
 # can be long; 128 cut answers off (dev MRR@10 0.798 against 0.867 at 256).
 MAX_TOKENS = 256
-_OPT_FILE = "model.opt.onnx"
 _INSTALL = 'pip install "podsearch[rerank]"'
 
 
@@ -75,19 +74,19 @@ def _optimised(folder: Path) -> Path | None:
     from .onnx_backend import save_optimized
 
     target = cache_root() / "onnx" / f"rerank-{RERANK_SHA256[:20]}"
-    if (target / _OPT_FILE).is_file():
-        return target / _OPT_FILE
+    if (target / OPT_MODEL_FILE).is_file():
+        return target / OPT_MODEL_FILE
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".rerank-", dir=target.parent))
         try:
-            save_optimized(tmp, folder / "model.onnx", out=_OPT_FILE)
+            save_optimized(tmp, folder / "model.onnx")
             os.replace(tmp, target)  # whole or not at all; a concurrent twin wins the same
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     except Exception:  # a read-only cache, a twin process that won the rename; a model
         pass  # that cannot load at all fails just after, loading the plain file
-    return target / _OPT_FILE if (target / _OPT_FILE).is_file() else None
+    return target / OPT_MODEL_FILE if (target / OPT_MODEL_FILE).is_file() else None
 
 
 class CrossEncoder:
