@@ -207,7 +207,7 @@ class Library:
         group: str | None = None,
         cite: str | None = None,
         model: str | None = None,
-        rerank: bool = False,
+        rerank: bool | None = None,
     ) -> AskResult:
         """Answer a question with quotes, best first.
 
@@ -220,7 +220,8 @@ class Library:
         ``mode``: hybrid, semantic or lexical; ``context``: turns before and after each hit;
         ``group="episode"``: each episode's hits together; ``cite``: a citation style for
         every hit; ``rerank``: the first hits ranked again by a cross-encoder (more answers
-        first, ~0.3-2 s more; needs ``podsearch[rerank]``, else ModelLoadError).
+        first, ~1-2 s more): None (the default) when the best match is unsure, True every
+        time (ModelLoadError when the model is not installed), False never.
         Raises InvalidRequestError for a bad option."""
         if isinstance(question, AskRequest):
             request = question

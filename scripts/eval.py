@@ -35,11 +35,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from podsearch.core.text import fold
+from podsearch.embed.rerank import installed_reranker
 from podsearch.query.rank import search
 from podsearch.query.types import MODES, Filters
 from podsearch.store.index import Index
 
 SLACK = 15.0
+
+
+# A mode's suffix -> search's rerank: when unsure (the default), every time, never.
+RERANK = {"": None, "rerank": True, "first": False}
 
 
 def _norm(s: str | None) -> str:
@@ -81,8 +86,9 @@ def evaluate(
     for q in queries:
         t0 = time.perf_counter()
         # "hybrid-rrf": hybrid with reciprocal rank fusion instead of the weighted default;
-        # "+rerank" after a mode: its first hits ranked again by the cross-encoder.
-        plain, plus, _ = mode.partition("+rerank")
+        # after a mode, "+rerank": its first hits ranked again by the cross-encoder every
+        # time, "+first": never (without either: when unsure, as ask does by default).
+        plain, _, then = mode.partition("+")
         base, _, fusion = plain.partition("-")
         result = search(
             index,
@@ -91,7 +97,7 @@ def evaluate(
             mode=base,
             fusion=fusion or "weighted",
             filters=Filters(include_boilerplate=boilerplate),
-            rerank=bool(plus),
+            rerank=RERANK[then],
         )
         times.append(time.perf_counter() - t0)
         hits = [h.as_json() for h in result.hits]
@@ -220,7 +226,7 @@ def main() -> int:
     ap.add_argument(
         "--modes",
         default="hybrid,hybrid-rrf,semantic,lexical",
-        help=f"of {MODES}, each optionally with +rerank (hybrid+rerank)",
+        help=f"of {MODES}, each optionally with +rerank (every time) or +first (never)",
     )
     ap.add_argument("--top", type=int, default=10)
     ap.add_argument("--ranks", action="store_true", help="also print each query's rank")
@@ -245,7 +251,11 @@ def main() -> int:
     queries = [json.loads(line) for line in open(a.queries) if line.strip()]
     index = Index(a.index)
     # Load the models once, outside the timings.
-    search(index, "warm up", top=1, mode="hybrid", rerank="+rerank" in a.modes)
+    search(index, "warm up", top=1, mode="hybrid", rerank=False)
+    installed_reranker()  # its model loads in the background meanwhile
+    for mode in a.modes.split(","):
+        if mode.partition("+")[2] not in RERANK:
+            ap.error(f"--modes: {mode!r}: after '+' use rerank or first")
     rows = [
         evaluate(index, queries, mode, a.top, a.include_boilerplate) for mode in a.modes.split(",")
     ]

@@ -42,6 +42,19 @@ def user_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     return home
 
 
+@pytest.fixture(autouse=True)
+def first_stage_by_default(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """By default an unsure first stage is reranked by the real cross-encoder, whose order
+    depends on its weights and costs ~1.5 s a question. The tests of everything else check
+    the first stage against their own expectations, so in-process asks keep its order unless
+    a test is marked ``rerank_when_unsure`` (or asks for rerank=True itself); the second
+    stage has its own tests (tests/query/test_rank_rerank.py, tests/embed/test_rerank.py)."""
+    if request.node.get_closest_marker("rerank_when_unsure") is None:
+        from podsearch.query import rank
+
+        monkeypatch.setattr(rank, "installed_reranker", lambda: None)
+
+
 @pytest.fixture
 def make_episode() -> MakeEpisode:
     """Factory: ``make_episode(episode_id="ep1", turns=None, seed=0, **metadata)``.

@@ -70,7 +70,7 @@ def ask(
     filters: Filters,
     mode: ModeOpt = "hybrid",
     model: QueryModelOpt = None,
-    rerank: RerankOpt = False,
+    rerank: RerankOpt = None,
     context: Annotated[
         int, typer.Option("--context", min=0, max=20, help="Show N turns before and after.")
     ] = 0,

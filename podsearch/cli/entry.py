@@ -34,6 +34,8 @@ def prefetch_from_argv(argv: list[str]) -> None:
 
     try:
         Library.find(index).prefetch()
+        # Only when asked for every time: by default the first stage decides whether to
+        # rerank, and a process that does not would have loaded it for nothing.
         if "--rerank" in argv or os.environ.get("PODSEARCH_RERANK", "").lower() in TRUE:
             from ..embed.rerank import load_reranker
 

