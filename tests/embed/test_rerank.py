@@ -61,6 +61,26 @@ def test_the_optimised_graph_is_cached_and_gives_the_same_scores(
     np.testing.assert_allclose(got, plain.score(QUESTION, [FAR, ANSWER]), atol=1e-3)
 
 
+def test_the_same_pairs_are_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A question asked again (a server's page, an agent retrying) reuses its scores; the
+    kept ones are bounded and never changed by a caller."""
+    encoder = CrossEncoder(reranker_folder())
+    first = encoder.score(QUESTION, [FAR, ANSWER])
+    runs: list[int] = []
+    real = encoder._run
+    monkeypatch.setattr(encoder, "_run", lambda q, texts: runs.append(len(texts)) or real(q, texts))
+    again = encoder.score(QUESTION, [FAR, ANSWER])
+    np.testing.assert_array_equal(again, first)
+    assert runs == []
+    again[0] = 99.0  # the caller's copy
+    assert encoder.score(QUESTION, [FAR, ANSWER])[0] == first[0]
+    np.testing.assert_allclose(encoder.score(QUESTION, [ANSWER, FAR]), first[::-1], atol=1e-5)
+    assert runs == [2]  # other pairs (or another order) are read
+    monkeypatch.setattr(rerank, "RECENT", 2)
+    encoder.score(QUESTION, [NEAR])
+    assert len(encoder._recent) == 2 and (QUESTION, (FAR, ANSWER)) not in encoder._recent
+
+
 def test_missing_package_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     with pytest.raises(ModelLoadError) as e:
