@@ -88,9 +88,13 @@ def server(index: str) -> Iterator[tuple[str, int, Callable[[], str]]]:
             status = Path(f"/proc/{proc.pid}/status").read_text()
             mb = {
                 k: int(re.search(rf"{k}:\s+(\d+)", status).group(1)) // 1024
-                for k in ("VmRSS", "VmHWM")
+                for k in ("VmRSS", "VmHWM", "RssAnon", "RssFile")
             }
-            return f"RSS {mb['VmRSS']} MB (peak {mb['VmHWM']} MB)"
+            # RssFile: pages of mapped index files, which the kernel can take back.
+            return (
+                f"RSS {mb['VmRSS']} MB (peak {mb['VmHWM']} MB; anonymous {mb['RssAnon']} MB, "
+                f"mapped files {mb['RssFile']} MB)"
+            )
 
         yield address[0], address[1], rss
     finally:
