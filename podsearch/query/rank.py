@@ -93,7 +93,8 @@ BOILERPLATE_PENALTY_RELATIVE = 0.4
 # sets; the max of the two neighbours, the previous one alone (the question before an answer)
 # or two on each side helped less, and lifting the turn after a question did not help at all.
 NEIGHBOUR_WEIGHT = 0.25
-# --rerank: the first RERANK_DEPTH hits (of RERANK_POOL made: more hits made lets adjacent
+# The second stage (by default when the first is unsure, see RERANK_UNSURE; every time with
+# --rerank): the first RERANK_DEPTH hits (of RERANK_POOL made: more hits made lets adjacent
 # passages merge into the first ones, which gives the cross-encoder whole answers) are
 # ordered again by reciprocal rank fusion (constant RERANK_RRF_K) of the cross-encoder's
 # ranking and the first stage's at RERANK_FIRST_STAGE of its weight. Measured with
